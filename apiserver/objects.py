@@ -1,0 +1,70 @@
+"""How an object is kept: its encoded JSON bytes plus a compact record of what filters read.
+
+"Serialize once": a list is a byte join of ``data`` and a watch event wraps ``data`` once for
+all watchers. The record holds only what selectors and indexes need without decoding.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import orjson
+
+EMPTY_LABELS: Mapping[str, str] = {}
+
+
+class StoredObject:
+    """One stored version of an object (immutable once committed)."""
+
+    __slots__ = ("key", "namespace", "rv", "labels", "fields", "data")
+
+    def __init__(self, key: str, namespace: str, rv: int, labels: Mapping[str, str],
+                 fields: tuple[str, ...] | None, data: bytes) -> None:
+        self.key = key
+        self.namespace = namespace
+        self.rv = rv
+        self.labels = labels
+        self.fields = fields
+        self.data = data
+
+    @property
+    def name(self) -> str:
+        return self.key[len(self.namespace) + 1:] if self.namespace else self.key
+
+    def decode(self) -> dict[str, Any]:
+        return orjson.loads(self.data)
+
+    def __repr__(self) -> str:
+        return f"StoredObject({self.key!r}, rv={self.rv})"
+
+
+def object_key(namespace: str, name: str) -> str:
+    """etcd's key suffix: ``ns/name`` for namespaced objects, ``name`` otherwise (same order)."""
+    return f"{namespace}/{name}" if namespace else name
+
+
+class LabelInterner:
+    """Objects of one workload share label sets; keep one dict per distinct set."""
+
+    __slots__ = ("_sets",)
+
+    def __init__(self) -> None:
+        self._sets: dict[tuple[tuple[str, str], ...], Mapping[str, str]] = {}
+
+    def intern(self, labels: Mapping[str, str] | None) -> Mapping[str, str]:
+        if not labels:
+            return EMPTY_LABELS
+        k = tuple(sorted(labels.items()))
+        found = self._sets.get(k)
+        if found is None:
+            found = self._sets[k] = dict(k)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+
+def with_resource_version(data: bytes, rv: int) -> bytes:
+    """Re-encode an object with another resourceVersion (rare paths only)."""
+    obj = orjson.loads(data)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
+    return orjson.dumps(obj)

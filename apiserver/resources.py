@@ -1,0 +1,246 @@
+"""The resource registry: which kinds a fake cluster serves and how each behaves.
+
+Built-in kinds are module constants (immutable, shared by every cluster); custom resources
+are registered per cluster when their CRD is created. Field-selector tables follow
+kube-apiserver's per-kind conversion functions (``pkg/apis/*/v1/conversion.go``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from . import errors
+
+Path = tuple[str, ...]
+
+STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+CLUSTER_VERBS_NO_COLLECTION_DELETE = ("create", "delete", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True, slots=True)
+class SelectableField:
+    """A field-selector label, where its value lives in the object, and its default."""
+
+    label: str
+    path: Path
+    default: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = STANDARD_VERBS
+    has_status: bool = False
+    has_scale: bool = False
+    tracks_generation: bool = False
+    custom: bool = False
+    # Extra selectable fields beyond metadata.name / metadata.namespace.
+    selectable: tuple[SelectableField, ...] = ()
+    # True when the kind has its own field-label function upstream: unknown labels then give
+    # "field label not supported: X" rather than the generic "is not a known field selector".
+    own_field_labels: bool = False
+    # Pods, serviceaccounts and a few others answer DELETE with the object, not a Status.
+    delete_returns_object: bool = False
+    # Served versions of a custom resource (the first is the storage version).
+    served_versions: tuple[str, ...] = ()
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def list_kind(self) -> str:
+        return self.kind + "List"
+
+    @property
+    def storage_id(self) -> str:
+        """One table per (group, resource), whatever version a request names."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def field_labels(self) -> tuple[str, ...]:
+        base = ("metadata.name", "metadata.namespace") if (self.namespaced or not self.own_field_labels) else ("metadata.name",)
+        return base + tuple(f.label for f in self.selectable)
+
+    def check_field_labels(self, labels: Iterable[str]) -> None:
+        allowed = self.field_labels
+        for label in labels:
+            if label in allowed:
+                continue
+            if self.kind == "Pod" and label == "spec.host":
+                continue
+            if self.own_field_labels or self.custom:
+                raise errors.bad_request(f"field label not supported: {label}")
+            raise errors.bad_request(
+                f'"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"')
+
+    def extract_fields(self, obj: dict[str, Any]) -> tuple[str, ...] | None:
+        """Values of the extra selectable fields, in ``selectable`` order (kept on the record)."""
+        if not self.selectable:
+            return None
+        out = []
+        for f in self.selectable:
+            v: Any = obj
+            for p in f.path:
+                if not isinstance(v, dict):
+                    v = None
+                    break
+                v = v.get(p)
+            if v is None:
+                out.append(f.default)
+            elif isinstance(v, bool):
+                out.append("true" if v else "false")
+            elif isinstance(v, list):  # status.podIPs -> first IP
+                first = v[0] if v else None
+                out.append(str(first.get("ip", "")) if isinstance(first, dict) else f.default)
+            else:
+                out.append(str(v))
+        return tuple(out)
+
+    def discovery_entry(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": list(self.verbs),
+        }
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        if self.categories:
+            entry["categories"] = list(self.categories)
+        return entry
+
+
+def _sf(label: str, default: str = "", path: str | None = None) -> SelectableField:
+    return SelectableField(label, tuple((path or label).split(".")), default)
+
+
+def _pod_fields() -> tuple[SelectableField, ...]:
+    return (
+        _sf("spec.nodeName"),
+        _sf("spec.restartPolicy"),
+        _sf("spec.schedulerName"),
+        _sf("spec.serviceAccountName"),
+        _sf("spec.hostNetwork", "false"),
+        _sf("status.phase"),
+        _sf("status.podIP", "", "status.podIPs"),
+        _sf("status.nominatedNodeName"),
+    )
+
+
+BUILTIN: tuple[ResourceType, ...] = (
+    ResourceType("", "v1", "Namespace", "namespaces", "namespace", False, ("ns",),
+                 verbs=CLUSTER_VERBS_NO_COLLECTION_DELETE, has_status=True, own_field_labels=True,
+                 selectable=(_sf("status.phase"),)),
+    ResourceType("", "v1", "Pod", "pods", "pod", True, ("po",), ("all",), has_status=True,
+                 tracks_generation=True, own_field_labels=True, selectable=_pod_fields(),
+                 delete_returns_object=True),
+    ResourceType("", "v1", "Node", "nodes", "node", False, ("no",), has_status=True, own_field_labels=True,
+                 selectable=(_sf("spec.unschedulable", "false"),)),
+    ResourceType("", "v1", "Service", "services", "service", True, ("svc",), ("all",), has_status=True,
+                 own_field_labels=True, selectable=(_sf("spec.clusterIP"), _sf("spec.type")),
+                 verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")),
+    ResourceType("", "v1", "Endpoints", "endpoints", "endpoints", True, ("ep",)),
+    ResourceType("", "v1", "ConfigMap", "configmaps", "configmap", True, ("cm",)),
+    ResourceType("", "v1", "Secret", "secrets", "secret", True, own_field_labels=True,
+                 selectable=(_sf("type"),)),
+    ResourceType("", "v1", "Event", "events", "event", True, ("ev",), own_field_labels=True,
+                 selectable=(
+                     _sf("involvedObject.kind"), _sf("involvedObject.namespace"), _sf("involvedObject.name"),
+                     _sf("involvedObject.uid"), _sf("involvedObject.apiVersion"),
+                     _sf("involvedObject.resourceVersion"), _sf("involvedObject.fieldPath"),
+                     _sf("reason"), _sf("reportingComponent"), _sf("source", "", "source.component"),
+                     _sf("type"))),
+    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ("sa",),
+                 delete_returns_object=True),
+    ResourceType("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",), ("all",),
+                 has_status=True, has_scale=True, tracks_generation=True),
+    ResourceType("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),
+                 has_status=True, has_scale=True, tracks_generation=True, own_field_labels=True,
+                 selectable=(_sf("status.replicas", "0"),)),
+    ResourceType("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True, ("sts",), ("all",),
+                 has_status=True, has_scale=True, tracks_generation=True),
+    ResourceType("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, ("ds",), ("all",),
+                 has_status=True, tracks_generation=True),
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", "lease", True),
+    ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+                 "customresourcedefinition", False, ("crd", "crds"), ("api-extensions",),
+                 has_status=True, tracks_generation=True),
+)
+
+BUILTIN_BY_GVR: dict[tuple[str, str, str], ResourceType] = {(r.group, r.version, r.plural): r for r in BUILTIN}
+NAMESPACES = BUILTIN_BY_GVR[("", "v1", "namespaces")]
+CRDS = BUILTIN_BY_GVR[("apiextensions.k8s.io", "v1", "customresourcedefinitions")]
+
+
+def resource_types_from_crd(crd: dict[str, Any]) -> list[ResourceType]:
+    """One ResourceType per served version of a CRD (the storage version first)."""
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    group = spec.get("group", "")
+    versions = [v for v in spec.get("versions") or [] if v.get("served", True)]
+    versions.sort(key=lambda v: not v.get("storage", False))
+    served = tuple(v["name"] for v in versions)
+    out = []
+    for v in versions:
+        sub = v.get("subresources") or {}
+        selectable = tuple(
+            _sf(sf["jsonPath"].lstrip(".")) for sf in v.get("selectableFields") or [] if sf.get("jsonPath"))
+        out.append(ResourceType(
+            group=group, version=v["name"], kind=names.get("kind", ""), plural=names.get("plural", ""),
+            singular=names.get("singular") or names.get("kind", "").lower(),
+            namespaced=spec.get("scope", "Namespaced") == "Namespaced",
+            short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
+            has_status="status" in sub, has_scale="scale" in sub, tracks_generation=True, custom=True,
+            selectable=selectable, served_versions=served,
+        ))
+    return out
+
+
+@dataclass
+class Registry:
+    """Built-ins plus one cluster's custom resources; lookups by group/version/plural."""
+
+    custom: dict[tuple[str, str, str], ResourceType] = field(default_factory=dict)
+
+    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
+        r = BUILTIN_BY_GVR.get((group, version, plural))
+        if r is None and self.custom:
+            r = self.custom.get((group, version, plural))
+        return r
+
+    def resolve(self, group: str, version: str, plural: str) -> ResourceType:
+        r = self.lookup(group, version, plural)
+        if r is None:
+            raise errors.path_not_found()
+        return r
+
+    def all(self) -> list[ResourceType]:
+        return list(BUILTIN) + list(self.custom.values())
+
+    def group_versions(self) -> dict[str, list[ResourceType]]:
+        """``groupVersion`` -> resource types, in registration order (for discovery)."""
+        out: dict[str, list[ResourceType]] = {}
+        for r in self.all():
+            out.setdefault(r.api_version, []).append(r)
+        return out
+
+    def add_crd(self, crd: dict[str, Any]) -> list[ResourceType]:
+        types = resource_types_from_crd(crd)
+        for t in types:
+            self.custom[(t.group, t.version, t.plural)] = t
+        return types
+
+    def remove_crd(self, crd: dict[str, Any]) -> list[ResourceType]:
+        spec = crd.get("spec") or {}
+        group, plural = spec.get("group", ""), (spec.get("names") or {}).get("plural", "")
+        gone = [k for k in self.custom if k[0] == group and k[2] == plural]
+        return [self.custom.pop(k) for k in gone]
