@@ -287,7 +287,8 @@ class LabelSelector:
         if selector is None:
             return cls(nothing=True)
         match_labels, exprs = selector.get("matchLabels") or {}, selector.get("matchExpressions") or []
-        assert isinstance(match_labels, Mapping) and isinstance(exprs, list)
+        if not isinstance(match_labels, Mapping) or not isinstance(exprs, list):
+            raise bad_request("a label selector's matchLabels must be a map and its matchExpressions a list")
         try:
             reqs = [_requirement(k, EQUALS, [v]) for k, v in match_labels.items()]
             for expr in exprs:

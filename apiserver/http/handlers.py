@@ -1,0 +1,221 @@
+"""The Kubernetes REST verbs for one resource request, from decoded request to bytes on the wire."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import errors
+from ..cluster import CR_PATCH_TYPES, PATCH_TYPES, ClusterStore
+from ..resources import ResourceType
+from . import tables
+from .request import Query, RequestInfo, decode_body, header, read_body
+from .responses import Send, list_bytes, send_bytes, send_json, success_status
+from .watchstream import WatchOptions, stream_watch
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    bookmark_interval: float = 60.0        # seconds between BOOKMARKs on a quiet watch that asked for them
+    watch_timeout_min: float = 1800.0      # upstream's min-request-timeout: watches without timeoutSeconds
+    watch_timeout_max: float = 3600.0      # ...end at a random point in [min, 2 x min]
+
+
+def as_version(rtype: ResourceType, data: bytes) -> bytes:
+    """A custom resource stored at one served version, answered at the requested one."""
+    if not rtype.custom or len(rtype.served_versions) < 2:
+        return data
+    head = b'"apiVersion":"'
+    i = data.find(head)
+    if i < 0:
+        return data
+    j = data.find(b'"', i + len(head))
+    want = rtype.api_version.encode()
+    if data[i + len(head):j] == want:
+        return data
+    return data[:i + len(head)] + want + data[j:]
+
+
+async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[str, Any], receive: Any,
+                          send: Send, query: Query, config: HttpConfig, clock_now: float) -> str:
+    """Serve one request; returns the verb (for metrics and logs)."""
+    rtype = cluster.resource(info.group, info.version, info.resource)
+    if info.namespace is not None and not rtype.namespaced:
+        raise errors.path_not_found()
+    method = scope["method"]
+    ns = info.namespace if rtype.namespaced else None
+    if info.name is None:
+        if method == "GET":
+            if query.flag("watch"):
+                info.verb = "watch"
+                await _watch(cluster, rtype, ns, scope, receive, send, query, config)
+            else:
+                info.verb = "list"
+                await _list(cluster, rtype, ns, scope, send, query, clock_now)
+        elif method == "POST":
+            info.verb = "create"
+            await _create(cluster, rtype, ns, scope, receive, send, query)
+        elif method == "DELETE":
+            info.verb = "deletecollection"
+            await _delete_collection(cluster, rtype, ns, scope, receive, send, query)
+        else:
+            raise errors.method_not_allowed(method, rtype.plural)
+        return info.verb
+    sub = info.subresource
+    if sub is not None and not ((sub == "status" and rtype.has_status) or (sub == "scale" and rtype.has_scale)):
+        raise errors.path_not_found()
+    name = info.name
+    if method == "GET":
+        info.verb = "get"
+        if sub == "scale":
+            await send_json(send, 200, cluster.get_scale(rtype, ns, name))
+        else:
+            await _get(cluster, rtype, ns, name, scope, send, query, clock_now)
+    elif method == "PUT":
+        info.verb = "update"
+        body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind)
+        if not isinstance(body, dict):
+            raise errors.bad_request("the body of the request must be a JSON object")
+        if sub == "scale":
+            await send_json(send, 200, cluster.set_scale(rtype, ns, name, body))
+        else:
+            rec = cluster.update(rtype, ns, name, body, subresource=sub, dry_run=query.dry_run(),
+                                 field_manager=query.get("fieldManager"), copy=False)
+            await send_bytes(send, 200, as_version(rtype, rec.data))
+    elif method == "PATCH":
+        info.verb = "patch"
+        await _patch(cluster, rtype, ns, name, sub, scope, receive, send, query)
+    elif method == "DELETE" and sub is None:
+        info.verb = "delete"
+        await _delete(cluster, rtype, ns, name, scope, receive, send, query)
+    else:
+        raise errors.method_not_allowed(method, rtype.plural)
+    return info.verb
+
+
+async def _get(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, scope: dict[str, Any],
+               send: Send, query: Query, now: float) -> None:
+    rec = cluster.get(rtype, ns, name)
+    if tables.wants_table(header(scope, b"accept")):
+        body = tables.table_for_list(rtype, [rec], {"resourceVersion": str(rec.rv)},
+                                     include_object=query.get("includeObject") or "Metadata", now=now)
+        await send_bytes(send, 200, body)
+        return
+    await send_bytes(send, 200, as_version(rtype, rec.data))
+
+
+async def _list(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], send: Send,
+                query: Query, now: float) -> None:
+    limit = query.integer("limit")
+    if limit < 0:
+        raise errors.bad_request(f"invalid limit: {limit}")
+    result = cluster.list(rtype, ns, label_selector=query.get("labelSelector"),
+                          field_selector=query.get("fieldSelector"), limit=limit,
+                          continue_token=query.get("continue") or None,
+                          resource_version=query.get("resourceVersion"),
+                          resource_version_match=query.get("resourceVersionMatch") or None)
+    if tables.wants_table(header(scope, b"accept")):
+        meta: dict[str, Any] = {"resourceVersion": str(result.resource_version)}
+        if result.continue_token:
+            meta["continue"] = result.continue_token
+            if result.remaining is not None:
+                meta["remainingItemCount"] = result.remaining
+        body = tables.table_for_list(rtype, result.items, meta,
+                                     include_object=query.get("includeObject") or "Metadata", now=now)
+    else:
+        convert = rtype.custom and len(rtype.served_versions) > 1
+        items = [as_version(rtype, o.data) if convert else o.data for o in result.items]
+        body = list_bytes(rtype.api_version, rtype.list_kind, result.resource_version, result.continue_token,
+                          result.remaining, items)
+    await send_bytes(send, 200, body)
+
+
+async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,
+                 send: Send, query: Query, config: HttpConfig) -> None:
+    timeout = query.get("timeoutSeconds")
+    watcher = cluster.watch(rtype, ns, label_selector=query.get("labelSelector"),
+                            field_selector=query.get("fieldSelector"),
+                            resource_version=query.get("resourceVersion"),
+                            resource_version_match=query.get("resourceVersionMatch") or None,
+                            send_initial_events=query.flag("sendInitialEvents"),
+                            allow_bookmarks=bool(query.flag("allowWatchBookmarks")))
+    options = WatchOptions(
+        timeout=float(query.integer("timeoutSeconds")) if timeout else None,
+        table=tables.wants_table(header(scope, b"accept")),
+        include_object=query.get("includeObject") or "Metadata",
+        bookmark_interval=config.bookmark_interval,
+        default_timeout=(config.watch_timeout_min, config.watch_timeout_max),
+    )
+    await stream_watch(watcher, rtype, receive, send, options, cluster.clock)
+
+
+async def _create(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,
+                  send: Send, query: Query) -> None:
+    body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind)
+    if not isinstance(body, dict):
+        raise errors.bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
+    rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=query.get("fieldManager"),
+                         copy=False)
+    await send_bytes(send, 201, as_version(rtype, rec.data))
+
+
+async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, sub: str | None,
+                 scope: dict[str, Any], receive: Any, send: Send, query: Query) -> None:
+    content_type = header(scope, b"content-type").split(";", 1)[0].strip().lower()
+    allowed = CR_PATCH_TYPES if rtype.custom else PATCH_TYPES
+    if content_type not in allowed:
+        raise errors.unsupported_media_type(content_type, list(allowed))
+    body = decode_body(await read_body(receive), content_type)
+    if sub == "scale":
+        from ..patch import json_patch, merge_patch
+        current = cluster.get_scale(rtype, ns, name)
+        patched = json_patch(current, body) if content_type == "application/json-patch+json" else merge_patch(current, body)
+        await send_json(send, 200, cluster.set_scale(rtype, ns, name, patched))
+        return
+    force = bool(query.flag("force"))
+    existed = cluster.storage.current(rtype, cluster.key(rtype, ns, name)) is not None
+    rec = cluster.patch(rtype, ns, name, content_type, body, subresource=sub, dry_run=query.dry_run(),
+                        field_manager=query.get("fieldManager"), force=force)
+    await send_bytes(send, 200 if existed else 201, as_version(rtype, rec.data))
+
+
+def _delete_options(body: bytes, content_type: str, query: Query) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if body.strip():
+        parsed = decode_body(body, content_type or "application/json", "DeleteOptions")
+        if not isinstance(parsed, dict):
+            raise errors.bad_request("DeleteOptions must be a JSON object")
+        opts = parsed
+    policy = query.get("propagationPolicy") or opts.get("propagationPolicy")
+    if policy is None and opts.get("orphanDependents") is not None:
+        policy = "Orphan" if opts["orphanDependents"] else "Background"
+    grace = query.get("gracePeriodSeconds")
+    grace_value = opts.get("gracePeriodSeconds") if grace is None else query.integer("gracePeriodSeconds")
+    if grace_value is not None and not isinstance(grace_value, int):
+        raise errors.bad_request("gracePeriodSeconds must be an integer")
+    dry = query.dry_run() or "All" in (opts.get("dryRun") or [])
+    return {"propagation_policy": policy, "grace_period_seconds": grace_value,
+            "preconditions": opts.get("preconditions"), "dry_run": dry}
+
+
+async def _delete(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, scope: dict[str, Any],
+                  receive: Any, send: Send, query: Query) -> None:
+    opts = _delete_options(await read_body(receive), header(scope, b"content-type"), query)
+    rec, gone = cluster.delete(rtype, ns, name, **opts)
+    if gone and not rtype.delete_returns_object:
+        uid = rec.decode()["metadata"].get("uid", "")
+        await send_bytes(send, 200, success_status(name, rtype.group, rtype.plural, uid))
+    else:
+        await send_bytes(send, 200, as_version(rtype, rec.data))
+
+
+async def _delete_collection(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any],
+                             receive: Any, send: Send, query: Query) -> None:
+    if "deletecollection" not in rtype.verbs:
+        raise errors.method_not_allowed("DELETE", rtype.plural)
+    opts = _delete_options(await read_body(receive), header(scope, b"content-type"), query)
+    opts.pop("preconditions", None)
+    deleted = cluster.delete_collection(rtype, ns, label_selector=query.get("labelSelector"),
+                                        field_selector=query.get("fieldSelector"), **opts)
+    body = list_bytes(rtype.api_version, rtype.list_kind, cluster.resource_version, None, None,
+                      [as_version(rtype, o.data) for o in deleted])
+    await send_bytes(send, 200, body)

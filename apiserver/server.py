@@ -1,0 +1,98 @@
+"""Running the ASGI app on uvicorn: in the foreground (``kubesim serve``) or on a thread (tests)."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from typing import Any, Callable, TypeVar
+
+import uvicorn
+
+from .admin import build_admin
+from .http.app import KubeApp
+from .http.handlers import HttpConfig
+from .multiplexer import Multiplexer
+
+T = TypeVar("T")
+
+
+def build_app(mux: Multiplexer, *, http_config: HttpConfig | None = None) -> KubeApp:
+    return KubeApp(mux, config=http_config, admin=build_admin(mux))
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class Server:
+    """kubesim's HTTP server: ``url`` is known as soon as the socket is bound (port 0 works)."""
+
+    def __init__(self, mux: Multiplexer, host: str = "127.0.0.1", port: int = 6443, *,
+                 http_config: HttpConfig | None = None, log_level: str = "warning") -> None:
+        self.mux = mux
+        self.app = build_app(mux, http_config=http_config)
+        self.sock = bind(host, port)
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        self.config = uvicorn.Config(self.app, log_level=log_level, lifespan="on", access_log=False,
+                                     timeout_keep_alive=75, timeout_graceful_shutdown=2)
+        self.uvicorn = uvicorn.Server(self.config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def serve(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        await self.uvicorn.serve(sockets=[self.sock])
+
+    # ---- on a thread, for test fixtures ---------------------------------------------------
+    def start(self) -> "Server":
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self.loop = loop
+            self.uvicorn.config.install_signal_handlers = False  # type: ignore[attr-defined]
+            task = loop.create_task(self.uvicorn.serve(sockets=[self.sock]))
+            loop.call_soon(ready.set)
+            loop.run_until_complete(task)
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="kubesim-server", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        for _ in range(200):
+            if self.uvicorn.started:
+                break
+            threading.Event().wait(0.025)
+        return self
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the server's loop (the store is single-threaded) and return its result."""
+        assert self.loop is not None
+
+        async def run() -> T:
+            return fn(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(30)
+
+    def stop(self) -> None:
+        self.uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+        try:
+            self.sock.close()
+        except OSError:
+            pass
