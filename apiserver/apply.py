@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from apiserver.errors import StatusError, bad_request
-from apiserver.patch import EMPTY_SCHEMA, MergeSchema, hkey, json_equal, merge_schema_for, order_merged
+from apiserver.patch import MergeSchema, hkey, json_equal, merge_schema_for
 
 _MISSING: Any = object()
 # metadata no manager owns (structured-merge-diff's stripMeta, plus the deletion stamps)
@@ -31,7 +33,11 @@ _GRANULAR_MAPS = frozenset({"labels", "annotations", "data", "binaryData", "stri
 
 
 def _compact(v: Any) -> str:
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    return orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _item_pe(x: dict, key: str) -> str:
+    return "k:" + _compact({key: x[key]})
 
 
 def _strip(obj: dict) -> dict:
@@ -73,7 +79,7 @@ def _member(v: Any, node: MergeSchema, name: str) -> dict:
         for x in v:
             if key and isinstance(x, dict):
                 if key in x:
-                    out["k:" + _compact({key: x[key]})] = {".": {}, **field_set(x, item)}
+                    out[_item_pe(x, key)] = {".": {}, **field_set(x, item)}
             else:
                 out["v:" + _compact(x)] = {}
         return out
@@ -173,27 +179,27 @@ def _diff_value(ov: Any, nv: Any, node: MergeSchema, name: str) -> tuple[dict | 
         _diff_maps(ov, nv, node, c, r)
         return c or None, r
     if isinstance(ov, list) and isinstance(nv, list) and ov and nv and node.strategy == "merge":
-        old_items, new_items = _member(ov, node, name), _member(nv, node, name)
-        if isinstance(ov[0], dict) and node.key:
-            key, item = node.key, node.child("*")
-            c, r = {}, {}
-            olds = {"k:" + _compact({key: x[key]}): x for x in ov if isinstance(x, dict) and key in x}
-            for x in nv:
-                if not isinstance(x, dict) or key not in x:
-                    continue
-                pe = "k:" + _compact({key: x[key]})
-                if pe not in olds:
-                    c[pe] = new_items[pe]
-                elif olds[pe] is not x:
-                    sub_c, sub_r = _diff_value(olds[pe], x, item, "")
+        key, item = node.key, node.child("*")
+        if not (key and isinstance(ov[0], dict)):  # a set of primitives
+            olds, news = dict.fromkeys("v:" + _compact(x) for x in ov), dict.fromkeys("v:" + _compact(x) for x in nv)
+            return {pe: {} for pe in news if pe not in olds} or None, {pe: {} for pe in olds if pe not in news}
+        olds = {_item_pe(x, key): x for x in ov if isinstance(x, dict) and key in x}
+        c, r, news = {}, {}, set()
+        for x in nv:
+            if isinstance(x, dict) and key in x:
+                pe = _item_pe(x, key)
+                news.add(pe)
+                o = olds.get(pe)
+                if o is None:
+                    c[pe] = {".": {}, **field_set(x, item)}
+                elif o is not x:
+                    sub_c, sub_r = _diff_value(o, x, item, "")
                     if sub_c is not None:
                         c[pe] = sub_c
                     if sub_r:
                         r[pe] = sub_r
-            r.update((pe, {}) for pe in old_items if pe not in new_items)
-            return c or None, r
-        return ({pe: {} for pe in new_items if pe not in old_items} or None,
-                {pe: {} for pe in old_items if pe not in new_items})
+        r.update((pe, {}) for pe in olds if pe not in news)
+        return c or None, r
     if json_equal(ov, nv):
         return None, None
     c = _member(nv, node, name)
@@ -264,25 +270,21 @@ def _merge(live: Any, applied: Any, node: MergeSchema) -> Any:
             out[k] = _merge(live.get(k, _MISSING), v, node.child(k))
         return out
     if isinstance(applied, list) and isinstance(live, list) and node.strategy == "merge":
-        key = node.key
-        if key and all(isinstance(x, dict) for x in applied):
-            def keyf(m: Any) -> Any:
-                return hkey(m.get(key)) if isinstance(m, dict) else hkey(m)
-            merged = list(live)
-            where: dict[Any, int] = {}
-            for i, m in enumerate(merged):
-                where.setdefault(keyf(m), i)
-            item = node.child("*")
-            for a in applied:
-                i = where.get(keyf(a))
-                if i is None:
-                    where[keyf(a)] = len(merged)
-                    merged.append(a)
-                else:
-                    merged[i] = _merge(merged[i], a, item)
-            return order_merged(merged, applied, live, keyf)
-        present = {hkey(x) for x in live}
-        return order_merged(live + [a for a in applied if hkey(a) not in present], applied, live, hkey)
+        # structured-merge-diff's order: live items first (merged in place), then new applied items
+        key, item = node.key, node.child("*")
+        keyf = (lambda m: hkey(m.get(key)) if isinstance(m, dict) else hkey(m)) if key else hkey
+        merged = list(live)
+        where: dict[Any, int] = {}
+        for i, m in enumerate(merged):
+            where.setdefault(keyf(m), i)
+        for a in applied:
+            i = where.get(keyf(a))
+            if i is None:
+                where[keyf(a)] = len(merged)
+                merged.append(a)
+            elif key:
+                merged[i] = _merge(merged[i], a, item)
+        return merged
     return applied
 
 
@@ -367,7 +369,7 @@ def conflict_error(conflicts: list[tuple[dict, str]], *, name: str | None = None
         msg = f"Apply failed with 1 conflict: conflict with {_who(e)}: {path}"
     else:
         by_manager: dict[str, list[str]] = {}
-        for e, path in sorted(conflicts, key=lambda c: (c[0].get("manager", ""), _identity(c[0]))):
+        for e, path in conflicts:
             by_manager.setdefault(_who(e), []).append(path)
         lines = []
         for who, paths in by_manager.items():
@@ -416,10 +418,10 @@ def apply(live: dict | None, applied: dict, manager: str, *, force: bool, schema
     changed, removed = _diff(_strip(live), _strip(merged), schema)
 
     conflicts: list[tuple[dict, str]] = []
-    for e, s in zip(others, other_sets):
+    for e, s in sorted(zip(others, other_sets), key=lambda es: (es[0].get("manager") or "", _identity(es[0]))):
         paths: list[tuple[str, ...]] = []
         _owned_changes(s, changed, (), paths)
-        conflicts.extend((e, _path_string(p)) for p in paths)
+        conflicts.extend((e, _path_string(p)) for p in sorted(paths))
     if conflicts and not force:
         raise conflict_error(conflicts, name=name, kind=kind, group=group)
 
@@ -475,4 +477,3 @@ def record_update(old: dict | None, new: dict, manager: str, *, now: str, api_ve
     return _with_managed_fields(new, out)
 
 
-__all__ = ["apply", "record_update", "field_set", "conflict_error", "EMPTY_SCHEMA"]

@@ -65,13 +65,7 @@ class _OpFailed(Exception):
 
 
 def _go_type(v: Any) -> str:
-    if isinstance(v, dict):
-        return "object"
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, bool):
-        return "bool"
-    return "string" if isinstance(v, str) else "number"
+    return {dict: "object", list: "array", bool: "bool", str: "string"}.get(type(v), "number")
 
 
 def json_patch(target: Any, ops: Any) -> Any:
@@ -165,13 +159,17 @@ class _Patcher:
             cur = child
         return cur, tokens[-1]
 
-    def add(self, tokens: list[str], value: Any) -> None:
+    def add(self, tokens: list[str], value: Any, replace: bool = False) -> None:
         if not tokens:
             self.doc = value
             return
         parent, t = self.parent(tokens)
         if isinstance(parent, dict):
+            if replace and t not in parent:
+                raise _OpFailed
             parent[t] = value
+        elif replace:
+            parent[_index(t, len(parent), False)] = value
         else:
             parent.insert(_index(t, len(parent), True), value)
 
@@ -185,18 +183,6 @@ class _Patcher:
             return parent.pop(t)
         return parent.pop(_index(t, len(parent), False))
 
-    def replace(self, tokens: list[str], value: Any) -> None:
-        if not tokens:
-            self.doc = value
-            return
-        parent, t = self.parent(tokens)
-        if isinstance(parent, dict):
-            if t not in parent:
-                raise _OpFailed
-            parent[t] = value
-        else:
-            parent[_index(t, len(parent), False)] = value
-
     def apply(self, op: dict[str, Any]) -> None:
         kind = op.get("op")
         path = _pointer(op.get("path"))
@@ -205,7 +191,7 @@ class _Patcher:
         elif kind == "remove":
             self.remove(path)
         elif kind == "replace":
-            self.replace(path, op.get("value"))
+            self.add(path, op.get("value"), replace=True)
         elif kind == "move":
             src = op.get("from")
             if src == op["path"]:
@@ -220,13 +206,9 @@ class _Patcher:
         elif kind == "test":
             try:
                 current = self.get(path)
-            except _OpFailed:
-                current = _MISSING
-            expected = op.get("value")
-            if current is _MISSING:
-                if expected is not None:
-                    raise _OpFailed
-            elif not json_equal(current, expected):
+            except _OpFailed:  # evanphx v4: testing a missing path for null succeeds
+                current = None
+            if not json_equal(current, op.get("value")):
                 raise _OpFailed
         else:
             raise _OpFailed
@@ -279,53 +261,54 @@ EMPTY_SCHEMA = MergeSchema()
 _Paths = dict[tuple[str, ...], tuple[str | None, str | None]]
 
 
+def _BY(key: str) -> tuple[str, str]:  # noqa: N802
+    return ("merge", key)
+
+
 def _at(prefix: tuple[str, ...], frag: _Paths) -> _Paths:
     return {prefix + p: m for p, m in frag.items()}
 
 
-_MERGE_BY = lambda key: ("merge", key)  # noqa: E731
-_OBJECT_META: _Paths = {("finalizers",): ("merge", None), ("ownerReferences",): _MERGE_BY("uid")}
-_CONTAINER: _Paths = {("ports",): _MERGE_BY("containerPort"), ("env",): _MERGE_BY("name"),
-                      ("volumeMounts",): _MERGE_BY("mountPath"), ("volumeDevices",): _MERGE_BY("devicePath")}
-_POD_SPEC: _Paths = {
-    ("volumes",): _MERGE_BY("name"), ("imagePullSecrets",): _MERGE_BY("name"), ("hostAliases",): _MERGE_BY("ip"),
-    ("topologySpreadConstraints",): _MERGE_BY("topologyKey"), ("resourceClaims",): _MERGE_BY("name"),
-    ("schedulingGates",): _MERGE_BY("name"),
-}
-for _c in ("containers", "initContainers", "ephemeralContainers"):
-    _POD_SPEC[(_c,)] = _MERGE_BY("name")
-    _POD_SPEC.update(_at((_c, "*"), _CONTAINER))
-_POD_STATUS: _Paths = {("conditions",): _MERGE_BY("type"), ("podIPs",): _MERGE_BY("ip"),
-                       ("hostIPs",): _MERGE_BY("ip"), ("resourceClaimStatuses",): _MERGE_BY("name")}
-_CONDITIONS: _Paths = {("status", "conditions"): _MERGE_BY("type")}
-_META: _Paths = _at(("metadata",), _OBJECT_META)
-_WORKLOAD: _Paths = {**_META, **_CONDITIONS, **_at(("spec", "template", "metadata"), _OBJECT_META),
-                     **_at(("spec", "template", "spec"), _POD_SPEC), ("spec", "selector"): ("atomic", None)}
+def _kind_tables() -> dict[tuple[str, str], _Paths]:
+    """Paths of the ``patchStrategy``/``patchMergeKey`` tags of the kinds kubesim serves (k8s.io/api)."""
+    object_meta: _Paths = {("finalizers",): ("merge", None), ("ownerReferences",): _BY("uid")}
+    container: _Paths = {("ports",): _BY("containerPort"), ("env",): _BY("name"),
+                         ("volumeMounts",): _BY("mountPath"), ("volumeDevices",): _BY("devicePath")}
+    pod_spec: _Paths = {("volumes",): _BY("name"), ("imagePullSecrets",): _BY("name"), ("hostAliases",): _BY("ip"),
+                        ("topologySpreadConstraints",): _BY("topologyKey"), ("resourceClaims",): _BY("name"),
+                        ("schedulingGates",): _BY("name")}
+    for c in ("containers", "initContainers", "ephemeralContainers"):
+        pod_spec[(c,)] = _BY("name")
+        pod_spec.update(_at((c, "*"), container))
+    pod_status: _Paths = {("conditions",): _BY("type"), ("podIPs",): _BY("ip"),
+                          ("hostIPs",): _BY("ip"), ("resourceClaimStatuses",): _BY("name")}
+    conditions: _Paths = {("status", "conditions"): _BY("type")}
+    meta = _at(("metadata",), object_meta)
+    workload = {**meta, **conditions, **_at(("spec", "template", "metadata"), object_meta),
+                **_at(("spec", "template", "spec"), pod_spec), ("spec", "selector"): ("atomic", None)}
+    kinds = {
+        ("", "Pod"): {**meta, **_at(("spec",), pod_spec), **_at(("status",), pod_status)},
+        ("", "Node"): {**meta, **conditions, ("spec", "podCIDRs"): ("merge", None),
+                       ("status", "addresses"): _BY("type")},
+        ("", "Service"): {**meta, **conditions, ("spec", "ports"): _BY("port"), ("spec", "selector"): ("map", None)},
+        ("", "Namespace"): {**meta, **conditions},
+        ("", "ServiceAccount"): {**meta, ("secrets",): _BY("name")},
+        ("apps", "StatefulSet"): {**workload, **_at(("spec", "volumeClaimTemplates", "*", "metadata"), object_meta)},
+        ("", "*"): meta,  # every other kind, custom resources included
+    }
+    kinds.update({("apps", k): workload for k in ("Deployment", "ReplicaSet", "DaemonSet")})
+    kinds.update({("", k): meta for k in ("Endpoints", "ConfigMap", "Secret", "Event")})
+    kinds[("coordination.k8s.io", "Lease")] = meta
+    return kinds
 
-_KINDS: dict[tuple[str, str], _Paths] = {
-    ("", "Pod"): {**_META, **_at(("spec",), _POD_SPEC), **_at(("status",), _POD_STATUS)},
-    ("", "Node"): {**_META, **_CONDITIONS, ("spec", "podCIDRs"): ("merge", None),
-                   ("status", "addresses"): _MERGE_BY("type")},
-    ("", "Service"): {**_META, **_CONDITIONS, ("spec", "ports"): _MERGE_BY("port"), ("spec", "selector"): ("map", None)},
-    ("", "Namespace"): {**_META, **_CONDITIONS},
-    ("", "ServiceAccount"): {**_META, ("secrets",): _MERGE_BY("name")},
-    ("apps", "Deployment"): _WORKLOAD,
-    ("apps", "ReplicaSet"): _WORKLOAD,
-    ("apps", "DaemonSet"): _WORKLOAD,
-    ("apps", "StatefulSet"): {**_WORKLOAD, **_at(("spec", "volumeClaimTemplates", "*", "metadata"), _OBJECT_META)},
-}
-for _kind in ("Endpoints", "ConfigMap", "Secret", "Event"):
-    _KINDS[("", _kind)] = _META
-_KINDS[("coordination.k8s.io", "Lease")] = _META
 
 _SCHEMAS: Mapping[tuple[str, str], MergeSchema] = MappingProxyType(
-    {gk: MergeSchema.from_paths(paths) for gk, paths in _KINDS.items()})
-_META_SCHEMA = MergeSchema.from_paths(_META)
+    {gk: MergeSchema.from_paths(paths) for gk, paths in _kind_tables().items()})
 
 
 def merge_schema_for(group: str, kind: str) -> MergeSchema:
     """The merge schema of a served kind; any other kind (a custom resource) gets ObjectMeta's only."""
-    return _SCHEMAS.get(("" if group == "core" else group, kind), _META_SCHEMA)
+    return _SCHEMAS.get(("" if group == "core" else group, kind)) or _SCHEMAS[("", "*")]
 
 
 # --------------------------------------------------------------------------- strategic merge patch

@@ -9,15 +9,47 @@ from typing import Any, Callable, TypeVar
 import uvicorn
 
 from .admin import build_admin
+from .faults import FaultPlan
 from .http.app import KubeApp
 from .http.handlers import HttpConfig
+from .metrics import CallbackGauge, Metrics
 from .multiplexer import Multiplexer
 
 T = TypeVar("T")
 
 
-def build_app(mux: Multiplexer, *, http_config: HttpConfig | None = None) -> KubeApp:
-    return KubeApp(mux, config=http_config, admin=build_admin(mux))
+def build_app(mux: Multiplexer, *, http_config: HttpConfig | None = None, faults: FaultPlan | None = None,
+              metrics: bool = True, per_cluster_metrics: bool = True) -> KubeApp:
+    m = Metrics(per_cluster=per_cluster_metrics) if metrics else None
+    app = KubeApp(mux, config=http_config, faults=faults, metrics=m)
+    app.admin = build_admin(mux, app)
+    if m is not None:
+        _register_gauges(m, mux, per_cluster_metrics)
+    return app
+
+
+def _register_gauges(m: Metrics, mux: Multiplexer, per_cluster: bool) -> None:
+    """Counts computed at scrape time, so nothing is maintained per write."""
+
+    def objects() -> list[tuple[tuple[str, ...], float]]:
+        out: dict[tuple[str, ...], float] = {}
+        for c in mux:
+            for sid, t in c.storage.tables.items():
+                key = ((c.name, sid) if per_cluster else (sid,))
+                out[key] = out.get(key, 0) + len(t.objects)
+        return list(out.items())
+
+    def overflowed() -> list[tuple[tuple[str, ...], float]]:
+        return [((), float(sum(c.storage.stats.watchers_overflowed for c in mux)))]
+
+    def clusters() -> list[tuple[tuple[str, ...], float]]:
+        return [((), float(len(mux)))]
+
+    m.add(CallbackGauge("apiserver_storage_objects", "Number of stored objects at the time of last check split by kind.",
+                        (("cluster",) if per_cluster else ()) + ("resource",), objects))
+    m.add(CallbackGauge("kubesim_watchers_closed_overflow_total",
+                        "Watchers closed because their buffer overflowed (slow consumers).", (), overflowed))
+    m.add(CallbackGauge("kubesim_clusters", "Fake clusters served.", (), clusters))
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -34,9 +66,11 @@ class Server:
     """kubesim's HTTP server: ``url`` is known as soon as the socket is bound (port 0 works)."""
 
     def __init__(self, mux: Multiplexer, host: str = "127.0.0.1", port: int = 6443, *,
-                 http_config: HttpConfig | None = None, log_level: str = "warning") -> None:
+                 http_config: HttpConfig | None = None, log_level: str = "warning", faults: FaultPlan | None = None,
+                 metrics: bool = True, per_cluster_metrics: bool = True) -> None:
         self.mux = mux
-        self.app = build_app(mux, http_config=http_config)
+        self.app = build_app(mux, http_config=http_config, faults=faults, metrics=metrics,
+                             per_cluster_metrics=per_cluster_metrics)
         self.sock = bind(host, port)
         self.host = host
         self.port = self.sock.getsockname()[1]

@@ -9,6 +9,7 @@ import time
 import urllib.request
 from typing import Sequence
 
+from apiserver.faults import FaultPlan, FaultPlanError
 from apiserver.kubeconfig import cluster_url, kubeconfig, write_kubeconfigs
 from apiserver.multiplexer import Multiplexer
 from apiserver.server import Server
@@ -32,10 +33,18 @@ def _store_config(args: argparse.Namespace) -> StoreConfig:
 def cmd_serve(args: argparse.Namespace) -> int:
     names = _cluster_names(args)
     mux = Multiplexer(config=_store_config(args))
+    faults = None
+    if args.faults:
+        try:
+            faults = FaultPlan.load(args.faults, clock=mux.clock)
+        except FaultPlanError as e:
+            print(f"kubesim serve: invalid fault plan: {e}", file=sys.stderr)
+            return 2
     for n in names:
         mux.create(n)
     try:
-        server = Server(mux, args.host, args.port, log_level=args.log_level)
+        server = Server(mux, args.host, args.port, log_level=args.log_level, faults=faults,
+                        per_cluster_metrics=args.cluster_metrics)
     except OSError as e:
         print(f"kubesim serve: cannot listen on {args.host}:{args.port}: {e.strerror}", file=sys.stderr)
         return 1
@@ -48,7 +57,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  {n}: {cluster_url(server.url, n)}")
     if len(names) > len(shown):
         print(f"  ... and {len(names) - len(shown)} more")
-    print(f"  admin API: {server.url}/kubesim/docs")
+    print(f"  admin API: {server.url}/kubesim/docs   metrics: {server.url}/metrics")
+    if faults is not None:
+        print(f"  fault plan: {args.faults} ({len(faults.rules)} rules, seed {faults.seed})")
     sys.stdout.flush()
     try:
         asyncio.run(server.serve())
@@ -120,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="watch history window per cluster, in events (default %(default)s)")
     s.add_argument("--history-seconds", type=float, default=StoreConfig.history_seconds, metavar="S",
                    help="watch history window per cluster, in seconds (default %(default)s)")
+    s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML): latency, errors, outages, compaction")
+    s.add_argument("--no-cluster-metrics", dest="cluster_metrics", action="store_false",
+                   help="drop the per-cluster label from request metrics (fewer series with many clusters)")
     s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     s.set_defaults(func=cmd_serve)
 

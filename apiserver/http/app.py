@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Awaitable, Callable
 
 from .. import errors
+from ..faults import NO_FAULT, Decision, FaultPlan, RequestContext
+from ..metrics import Metrics, scope_of
 from ..multiplexer import Multiplexer
 from . import discovery, openapi
-from .handlers import HttpConfig, handle_resource
-from .request import Query, header, parse_resource_path
+from .handlers import NO_EXTRAS, HttpConfig, WatchExtras, handle_resource
+from .request import Query, RequestInfo, header, parse_resource_path, request_verb
 from .responses import send_bytes, send_error, send_json, send_text
 from .watchstream import WatchStreamStats
 
@@ -23,15 +26,23 @@ ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 DEFAULT_CLUSTER = "default"
 
 
+class _ConnectionAborted(Exception):
+    """The connection was reset on purpose (an unreachable-cluster fault); nothing more to send."""
+
+
 class KubeApp:
     def __init__(self, mux: Multiplexer, *, config: HttpConfig | None = None, admin: ASGIApp | None = None,
-                 reap_interval: float = 0.25) -> None:
+                 reap_interval: float = 0.25, faults: FaultPlan | None = None, metrics: Metrics | None = None) -> None:
         self.mux = mux
         self.config = config or HttpConfig()
         self.admin = admin
         self.reap_interval = reap_interval
         self.watch_stats = WatchStreamStats()
+        self.faults = faults if faults is not None else FaultPlan(clock=mux.clock)
+        self.metrics = metrics
         self._reaper: asyncio.Task[None] | None = None
+        self._compactor: asyncio.Task[None] | None = None
+        self._storage_locks: dict[str, asyncio.Lock] = {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
@@ -55,13 +66,31 @@ class KubeApp:
     def start_background(self) -> None:
         if self._reaper is None:
             self._reaper = asyncio.ensure_future(self._reap_loop())
+        if self._compactor is None:
+            self._compactor = asyncio.ensure_future(self._compaction_loop())
 
     async def stop_background(self) -> None:
-        if self._reaper is not None:
-            self._reaper.cancel()
-            self._reaper = None
+        for task in (self._reaper, self._compactor):
+            if task is not None:
+                task.cancel()
+        self._reaper = self._compactor = None
         for cluster in self.mux:
             cluster.storage.close_watchers()
+
+    def compact_all(self) -> int:
+        """Cut every cluster's history at its current resourceVersion: resumed watches get 410."""
+        n = 0
+        for cluster in self.mux:
+            cluster.storage.compact()
+            n += 1
+        return n
+
+    async def _compaction_loop(self) -> None:
+        while True:
+            every = self.faults.compaction_every
+            await asyncio.sleep(every if every else 1.0)
+            if every and self.faults.compaction_every:
+                self.compact_all()
 
     async def _reap_loop(self) -> None:
         while True:
@@ -82,8 +111,9 @@ class KubeApp:
             else:
                 await self.admin(scope, receive, send)
             return
-        if path == "/metrics" and self.admin is not None:
-            await self.admin(scope, receive, send)
+        if path == "/metrics":
+            await send_bytes(send, 200, self.metrics.exposition() if self.metrics else b"",
+                             b"text/plain; version=0.0.4; charset=utf-8")
             return
         if path.startswith("/clusters/"):
             name, _, rest = path[len("/clusters/"):].partition("/")
@@ -97,6 +127,8 @@ class KubeApp:
             await self._cluster_request(cluster, rest, scope, receive, send)
         except errors.StatusError as e:
             await send_error(send, e)
+        except _ConnectionAborted:
+            return
         except Exception as e:  # an unexpected failure is ours, never the client's: 500 with the cause
             log.exception("%s %s", scope["method"], path)
             await send_error(send, errors.internal_error(f"{type(e).__name__}: {e}"))
@@ -106,13 +138,108 @@ class KubeApp:
         query = Query.parse(scope.get("query_string", b""))
         info = parse_resource_path(segments)
         if info is not None:
-            await handle_resource(cluster, info, scope, receive, send, query, self.config, cluster.clock.now())
+            await self._resource_request(cluster, info, scope, receive, send, query)
             return
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             raise errors.path_not_found() if segments[:1] not in (["api"], ["apis"]) else errors.method_not_allowed(
                 method, path)
         await self._non_resource(cluster, segments, scope, send, query)
+
+    async def _resource_request(self, cluster: Any, info: RequestInfo, scope: dict[str, Any], receive: Any,
+                                send: Any, query: Query) -> None:
+        """Faults, then the handler, then metrics: the one place a resource request is wrapped."""
+        verb = request_verb(scope["method"], info, query)
+        decision: Decision = NO_FAULT
+        if self.faults.active:
+            ctx = RequestContext(cluster.name, verb, info.resource, info.namespace or "",
+                                 header(scope, b"user-agent"))
+            decision = self.faults.decide(ctx)
+            if decision.any:
+                self._count_faults(decision)
+                await self._apply_fault(decision, send, verb, info)
+        plan = self.faults
+        if plan.storage_latency is not None and verb in ("create", "update", "patch", "delete", "deletecollection"):
+            await self._storage_wait(cluster.name, verb, info)
+        metrics = self.metrics
+        extras = NO_EXTRAS
+        if verb == "watch" and (metrics is not None or decision.drop_watch_after is not None):
+            on_sent = None
+            if metrics is not None:
+                key = metrics.cluster_labels(cluster.name) + (info.group, info.version, info.resource)
+                counter = metrics.watch_events
+                on_sent = lambda n, key=key: counter.inc(key, n)  # noqa: E731
+            extras = WatchExtras(decision.drop_watch_after, on_sent, self.watch_stats)
+        if metrics is None:
+            await handle_resource(cluster, info, scope, receive, send, query, self.config, cluster.clock.now(), extras)
+            return
+        status = 0
+
+        async def recording_send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        start = time.perf_counter()
+        scope_label = scope_of(info.name, verb, info.namespace)
+        long_key = None
+        if verb == "watch":
+            long_key = metrics.cluster_labels(cluster.name) + ("WATCH", info.group, info.version, info.resource,
+                                                               info.subresource or "", scope_label, "apiserver")
+            metrics.longrunning.inc(long_key)
+        try:
+            await handle_resource(cluster, info, scope, receive, recording_send, query, self.config,
+                                  cluster.clock.now(), extras)
+        except errors.StatusError as e:
+            status = e.code
+            raise
+        except Exception:
+            status = 500
+            raise
+        finally:
+            if long_key is not None:
+                metrics.longrunning.dec(long_key)
+            metrics.observe_request(cluster.name, verb, bool(query.get("dryRun")), info.group, info.version,
+                                    info.resource, info.subresource or "", scope_label, status or 200,
+                                    time.perf_counter() - start)
+
+    def _count_faults(self, decision: Decision) -> None:
+        if self.metrics is not None:
+            for name in decision.rules:
+                rule = self.faults.rule(name)
+                self.metrics.faults.inc((name, rule.action if rule is not None else "unreachable"))
+
+    async def _apply_fault(self, decision: Decision, send: Any, verb: str, info: RequestInfo) -> None:
+        if decision.unreachable:
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            if transport is not None:
+                transport.abort()  # reset: no HTTP answer, as from a host that is down
+                await asyncio.sleep(0)
+                raise _ConnectionAborted()
+            raise errors.service_unavailable("the cluster is unreachable (kubesim fault)")
+        if decision.delay > 0:
+            await asyncio.sleep(decision.delay)
+        if decision.timeout_after is not None:
+            await asyncio.sleep(decision.timeout_after)
+            raise errors.timeout(f"request did not complete within requested timeout - context deadline exceeded")
+        if decision.error is not None:
+            raise decision.error
+
+    async def _storage_wait(self, cluster: str, verb: str, info: RequestInfo) -> None:
+        """The "etcd" latency: added to every write, one write at a time per cluster."""
+        lock = self._storage_locks.get(cluster)
+        if lock is None:
+            lock = self._storage_locks[cluster] = asyncio.Lock()
+        async with lock:
+            delay = self.faults.storage_delay()
+            start = time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.metrics is not None:
+                op = {"create": "create", "delete": "delete", "deletecollection": "delete"}.get(verb, "update")
+                self.metrics.etcd_duration.observe(self.metrics.cluster_labels(cluster) + (op, info.group, info.resource),
+                                                   time.perf_counter() - start)
 
     async def _non_resource(self, cluster: Any, segments: list[str], scope: dict[str, Any], send: Any,
                             query: Query) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .. import errors
 from ..cluster import CR_PATCH_TYPES, PATCH_TYPES, ClusterStore
@@ -10,7 +10,7 @@ from ..resources import ResourceType
 from . import tables
 from .request import Query, RequestInfo, decode_body, header, read_body
 from .responses import Send, list_bytes, send_bytes, send_json, success_status
-from .watchstream import WatchOptions, stream_watch
+from .watchstream import WatchOptions, WatchStreamStats, stream_watch
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,21 @@ def as_version(rtype: ResourceType, data: bytes) -> bytes:
     return data[:i + len(head)] + want + data[j:]
 
 
+@dataclass(frozen=True)
+class WatchExtras:
+    """What the app adds to a watch stream: a fault's drop time, counters."""
+
+    drop_after: float | None = None
+    on_sent: Callable[[int], None] | None = None
+    stats: WatchStreamStats | None = None
+
+
+NO_EXTRAS = WatchExtras()
+
+
 async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[str, Any], receive: Any,
-                          send: Send, query: Query, config: HttpConfig, clock_now: float) -> str:
+                          send: Send, query: Query, config: HttpConfig, clock_now: float,
+                          extras: WatchExtras = NO_EXTRAS) -> str:
     """Serve one request; returns the verb (for metrics and logs)."""
     rtype = cluster.resource(info.group, info.version, info.resource)
     if info.namespace is not None and not rtype.namespaced:
@@ -47,7 +60,7 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
         if method == "GET":
             if query.flag("watch"):
                 info.verb = "watch"
-                await _watch(cluster, rtype, ns, scope, receive, send, query, config)
+                await _watch(cluster, rtype, ns, scope, receive, send, query, config, extras)
             else:
                 info.verb = "list"
                 await _list(cluster, rtype, ns, scope, send, query, clock_now)
@@ -130,7 +143,7 @@ async def _list(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scop
 
 
 async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,
-                 send: Send, query: Query, config: HttpConfig) -> None:
+                 send: Send, query: Query, config: HttpConfig, extras: WatchExtras) -> None:
     timeout = query.get("timeoutSeconds")
     watcher = cluster.watch(rtype, ns, label_selector=query.get("labelSelector"),
                             field_selector=query.get("fieldSelector"),
@@ -144,8 +157,10 @@ async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, sco
         include_object=query.get("includeObject") or "Metadata",
         bookmark_interval=config.bookmark_interval,
         default_timeout=(config.watch_timeout_min, config.watch_timeout_max),
+        drop_after=extras.drop_after,
+        on_sent=extras.on_sent,
     )
-    await stream_watch(watcher, rtype, receive, send, options, cluster.clock)
+    await stream_watch(watcher, rtype, receive, send, options, cluster.clock, extras.stats)
 
 
 async def _create(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,

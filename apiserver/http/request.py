@@ -30,6 +30,23 @@ class RequestInfo:
     verb: str = ""  # get, list, watch, create, update, patch, delete, deletecollection
 
 
+def request_verb(method: str, info: RequestInfo, query: "Query") -> str:
+    """The Kubernetes verb of a resource request (what RBAC, metrics and fault rules match on)."""
+    if method == "GET" or method == "HEAD":
+        if info.name is not None:
+            return "get"
+        return "watch" if query.flag("watch") else "list"
+    if method == "POST":
+        return "create"
+    if method == "PUT":
+        return "update"
+    if method == "PATCH":
+        return "patch"
+    if method == "DELETE":
+        return "delete" if info.name is not None else "deletecollection"
+    return method.lower()
+
+
 def parse_resource_path(segments: list[str]) -> RequestInfo | None:
     """``segments`` start at ``api`` or ``apis``; None when the path is not a resource path."""
     if not segments:

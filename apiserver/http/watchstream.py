@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -30,6 +30,8 @@ class WatchOptions:
     include_object: str = "Metadata"
     bookmark_interval: float = 60.0
     default_timeout: tuple[float, float] = (1800.0, 3600.0)
+    drop_after: float | None = None                  # a fault rule closes the stream after this long
+    on_sent: Callable[[int], None] | None = None     # events written (for apiserver_watch_events_total)
 
 
 class WatchStreamStats:
@@ -52,6 +54,8 @@ async def stream_watch(watcher: Watcher, rtype: ResourceType, receive: Any, send
     loop = asyncio.get_running_loop()
     timeout = options.timeout if options.timeout else random.uniform(*options.default_timeout)
     deadline = loop.time() + timeout
+    if options.drop_after is not None:
+        deadline = min(deadline, loop.time() + options.drop_after)
     disconnected = asyncio.Event()
 
     async def watch_disconnect() -> None:
@@ -81,7 +85,7 @@ async def stream_watch(watcher: Watcher, rtype: ResourceType, receive: Any, send
                     next_bookmark = loop.time() + options.bookmark_interval
                     bm = watcher.bookmark()
                     if bm is not None:
-                        await _write(send, [_encode(rtype, bm, options, first_table, clock)], stats)
+                        await _write(send, [_encode(rtype, bm, options, first_table, clock)], stats, options)
                 continue
             lines = [_encode(rtype, item, options, first_table, clock)]
             while len(lines) < _MAX_CHUNK_ITEMS:
@@ -89,7 +93,7 @@ async def stream_watch(watcher: Watcher, rtype: ResourceType, receive: Any, send
                 if more is None:
                     break
                 lines.append(_encode(rtype, more, options, first_table, clock))
-            await _write(send, lines, stats)
+            await _write(send, lines, stats, options)
             if item[0] == ERROR:
                 break
         if not disconnected.is_set():
@@ -103,9 +107,11 @@ async def stream_watch(watcher: Watcher, rtype: ResourceType, receive: Any, send
             stats.open_streams -= 1
 
 
-async def _write(send: Send, lines: list[bytes], stats: WatchStreamStats | None) -> None:
+async def _write(send: Send, lines: list[bytes], stats: WatchStreamStats | None, options: WatchOptions) -> None:
     if stats is not None:
         stats.events_sent += len(lines)
+    if options.on_sent is not None:
+        options.on_sent(len(lines))
     await send({"type": "http.response.body", "body": b"".join(lines), "more_body": True})
 
 
