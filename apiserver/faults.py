@@ -19,6 +19,8 @@ import yaml
 
 from . import errors
 from .clock import Clock
+from .yamllines import line_of
+from .yamllines import load as load_yaml
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 ERROR_CODES = (409, 429, 500, 503, 504)
@@ -41,12 +43,27 @@ class RequestContext:
 
 # ---- parsing helpers ------------------------------------------------------------------------
 class _Where:
-    def __init__(self, source: str, rule: str | None = None) -> None:
-        self.source, self.rule = source, rule
+    """Where a value came from: the file, the rule, and (for YAML files) the lines of its keys."""
+
+    def __init__(self, source: str, rule: str | None = None, node: Any = None) -> None:
+        self.source, self.rule, self.node = source, rule, node
 
     def fail(self, fieldname: str, message: str) -> FaultPlanError:
-        where = f"{self.source}: " + (f"rule {self.rule!r}: " if self.rule else "")
+        line = self._line(fieldname)
+        where = f"{self.source}:{line}: " if line else f"{self.source}: "
+        where += f"rule {self.rule!r}: " if self.rule else ""
         return FaultPlanError(f"{where}{fieldname}: {message}")
+
+    def _line(self, fieldname: str) -> int | None:
+        node, best = self.node, line_of(self.node)
+        for part in fieldname.split("."):
+            part = part.split("[", 1)[0]
+            found = line_of(node, part)
+            if found is None:
+                break
+            best = found
+            node = node.get(part) if isinstance(node, dict) else None
+        return best
 
 
 def parse_duration(value: Any, where: _Where, fieldname: str) -> float:
@@ -234,13 +251,13 @@ class Rule:
 
     @classmethod
     def parse(cls, value: Any, source: str, index: int) -> "Rule":
-        where = _Where(source, f"#{index}")
+        where = _Where(source, f"#{index}", value)
         if not isinstance(value, dict):
             raise where.fail("rule", "expected a mapping")
         name = value.get("name")
         if not isinstance(name, str) or not name:
             raise where.fail("name", "every rule needs a name")
-        where = _Where(source, name)
+        where = _Where(source, name, value)
         allowed = ("name", "match", "window", "enabled") + ACTIONS
         for k in value:
             if k not in allowed:
@@ -376,7 +393,7 @@ class FaultPlan:
     # ---- construction ---------------------------------------------------------------------
     @classmethod
     def from_dict(cls, doc: Any, source: str = "<fault plan>", clock: Clock | None = None) -> "FaultPlan":
-        where = _Where(source)
+        where = _Where(source, None, doc)
         if doc is None:
             doc = {}
         if not isinstance(doc, dict):
@@ -411,7 +428,7 @@ class FaultPlan:
     def load(cls, path: str, clock: Clock | None = None) -> "FaultPlan":
         try:
             with open(path) as f:
-                doc = yaml.safe_load(f)
+                doc = load_yaml(f.read())
         except OSError as e:
             raise FaultPlanError(f"{path}: cannot read: {e.strerror}") from None
         except yaml.YAMLError as e:

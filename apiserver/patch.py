@@ -74,9 +74,8 @@ def json_patch(target: Any, ops: Any) -> Any:
         return target
     if not isinstance(ops, list):
         raise bad_request(f"json: cannot unmarshal {_go_type(ops)} into Go value of type jsonpatch.Patch")
-    for op in ops:
-        if not isinstance(op, dict):
-            raise bad_request(f"json: cannot unmarshal {_go_type(op)} into Go value of type jsonpatch.Operation")
+    for bad in (op for op in ops if not isinstance(op, dict)):
+        raise bad_request(f"json: cannot unmarshal {_go_type(bad)} into Go value of type jsonpatch.Operation")
     if len(ops) > MAX_JSON_PATCH_OPERATIONS:
         raise request_entity_too_large(
             f"The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {len(ops)}")
@@ -92,9 +91,7 @@ def json_patch(target: Any, ops: Any) -> Any:
 def _pointer(ptr: Any) -> list[str]:
     if not isinstance(ptr, str) or (ptr and ptr[0] != "/"):
         raise _OpFailed
-    if not ptr:
-        return []
-    return [t.replace("~1", "/").replace("~0", "~") for t in ptr[1:].split("/")]
+    return [] if not ptr else [t.replace("~1", "/").replace("~0", "~") for t in ptr[1:].split("/")]
 
 
 def _index(token: str, n: int, adding: bool) -> int:
@@ -433,14 +430,10 @@ def _smp_list(orig: list, patch: list, node: MergeSchema) -> list:
 
 
 def _dedupe(items: list) -> list:
-    seen: set[Any] = set()
-    out = []
+    first: dict[Any, Any] = {}
     for v in items:
-        h = hkey(v)
-        if h not in seen:
-            seen.add(h)
-            out.append(v)
-    return out
+        first.setdefault(hkey(v), v)
+    return list(first.values())
 
 
 def _special_elements(orig: list, patch: list, key: str, item: MergeSchema) -> tuple[list, list]:

@@ -249,18 +249,23 @@ configs = st.fixed_dictionaries({"apiVersion": st.just("apps/v1"), "kind": st.ju
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(configs, configs, configs, st.booleans(), st.sampled_from(["m1", "m2"]))
 def test_apply_and_update_never_mutate_inputs(first, second, third, force, manager):
+    snap = copy.deepcopy(first)
     live = do_apply(None, first, manager="m1")
-    updated = record_update(live, stored(second), "ctl", now=T1, api_version="apps/v1")
-    snapshot = [copy.deepcopy(x) for x in (live, updated, third)]
+    assert first == snap
+    second = stored(second)
+    snap = [copy.deepcopy(live), copy.deepcopy(second)]
+    updated = record_update(live, second, "ctl", now=T1, api_version="apps/v1")
+    assert [live, second] == snap
+    snap = [copy.deepcopy(updated), copy.deepcopy(third)]
     try:
         out = do_apply(updated, third, manager=manager, force=force, now=T2)
     except StatusError as e:
         assert e.code == 409 and not force
         return
-    assert [live, updated, third] == snapshot
+    finally:
+        assert [updated, third] == snap
     json.dumps(out)
-    mf = out["metadata"].get("managedFields", [])
-    assert all(e["fieldsV1"] for e in mf)
+    assert all(e["fieldsV1"] for e in out["metadata"].get("managedFields", []))
     # every field in the applied config ends up in the result with the applied value
     for k, v in (third.get("spec") or {}).items():
         if v is not None and k != "template":

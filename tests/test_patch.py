@@ -197,6 +197,20 @@ def test_smp_keyed_list_order_follows_upstream():
     assert [c["name"] for c in out["spec"]["containers"]] == ["d", "a", "b", "c"]
 
 
+@pytest.mark.parametrize("patch,expected", [
+    # apimachinery's "preserve the order from the patch in a merging list" cases
+    ([{"name": 3, "value": "c"}, {"name": 1, "value": "a"}, {"name": 2, "other": "x"}],
+     [{"name": 3, "value": "c"}, {"name": 1, "value": "a"}, {"name": 2, "value": "b", "other": "x"}]),
+    ([{"name": 3, "value": "c"}, {"name": 1, "value": "a"}],
+     [{"name": 2, "value": "b"}, {"name": 3, "value": "c"}, {"name": 1, "value": "a"}]),
+])
+def test_smp_preserves_patch_order_like_upstream(patch, expected):
+    target = {"spec": {"containers": [{"name": 1}, {"name": 2, "value": "b"}, {"name": 3}]}}
+    assert strategic_merge_patch(target, {"spec": {"containers": patch}}, POD)["spec"]["containers"] == expected
+    fin = strategic_merge_patch({"metadata": {"finalizers": [1, 2, 3]}}, {"metadata": {"finalizers": [3, 1]}}, POD)
+    assert fin["metadata"]["finalizers"] == [2, 3, 1]
+
+
 def test_smp_env_and_ports_inside_containers():
     target = pod(containers=[{"name": "app", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
                               "ports": [{"containerPort": 80, "name": "http"}]}])
