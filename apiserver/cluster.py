@@ -295,6 +295,8 @@ class ClusterStore(Lifecycle):
             if not isinstance(body, dict):
                 raise errors.bad_request("the body of an apply patch must be an object")
             self._check_type(rtype, body)
+            if rtype.has_status and subresource is None and "status" in body:
+                body = {k: v for k, v in body.items() if k != "status"}  # status is owned through /status only
             if prev is None:
                 if subresource:
                     raise errors.not_found(rtype.plural, rtype.group, name)

@@ -63,8 +63,17 @@ class LabelInterner:
         return len(self._sets)
 
 
+def exact_bytes(data: bytes) -> bytes:
+    """An exact-size copy of ``data``, for bytes that are kept.
+
+    orjson returns its output buffer without shrinking it: 4 KiB for a tiny object, ~4x the size
+    of a 1 KB pod. Joining with an empty tail always allocates a fresh, exactly sized object.
+    """
+    return b"".join((data, b""))
+
+
 def with_resource_version(data: bytes, rv: int) -> bytes:
     """Re-encode an object with another resourceVersion (rare paths only)."""
     obj = orjson.loads(data)
     obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
-    return orjson.dumps(obj)
+    return exact_bytes(orjson.dumps(obj))

@@ -426,7 +426,7 @@ def _smp_list(orig: list, patch: list, node: MergeSchema) -> list:
                 merged.append(_smp_map(None, pv, item))
             else:
                 merged[i] = _smp_map(merged[i], pv, item)
-    return order_merged(merged, patch, orig, _keyfunc(key, kind))
+    return _order_merged(merged, patch, orig, _keyfunc(key, kind))
 
 
 def _dedupe(items: list) -> list:
@@ -462,7 +462,7 @@ def _special_elements(orig: list, patch: list, key: str, item: MergeSchema) -> t
     return orig, plain
 
 
-def order_merged(merged: list, patch_order: list, server_order: list, keyf: Callable[[Any], Any]) -> list:
+def _order_merged(merged: list, patch_order: list, server_order: list, keyf: Callable[[Any], Any]) -> list:
     """Upstream's ``normalizeElementOrder``: items named in the patch follow the patch's order,
     server-only items keep the live order, and the two are interleaved by the live order."""
     in_patch = {keyf(v) for v in patch_order}
@@ -507,5 +507,5 @@ def _set_element_order(result: dict, patch: dict, name: str, order: Any, node: M
     if kind == "map" and not node.key:
         result[name] = merged
         return True
-    result[name] = order_merged(merged, order, ov if ov is not _MISSING else [], _keyfunc(node.key, kind))
+    result[name] = _order_merged(merged, order, ov if ov is not _MISSING else [], _keyfunc(node.key, kind))
     return True

@@ -19,7 +19,7 @@ from sortedcontainers import SortedList
 
 from . import errors
 from .clock import Clock
-from .objects import LabelInterner, StoredObject
+from .objects import LabelInterner, StoredObject, exact_bytes
 from .resources import ResourceType
 from .watch import ADDED, DELETED, ERROR, INITIAL_END, MODIFIED, Event, History, ObjectFilter, Watcher
 
@@ -200,7 +200,7 @@ class Storage:
                     data: bytes) -> StoredObject:
         meta = obj.get("metadata") or {}
         return StoredObject(key, namespace, rv, self.labels.intern(meta.get("labels")),
-                            rtype.extract_fields(obj), data)
+                            rtype.extract_fields(obj), exact_bytes(data))
 
     def put(self, rtype: ResourceType, obj: StoredObject, prev: StoredObject | None) -> Event:
         """Commit a create (prev None) or an update at ``obj.rv`` (which must be ``next_rv()``)."""
