@@ -63,6 +63,31 @@ class LabelInterner:
         return len(self._sets)
 
 
+class StringInterner:
+    """One shared copy of each repeated string (namespaces, node names, phases) per cluster.
+
+    Not ``sys.intern``: those are immortal on some Pythons, and node names churn. Bounded: past
+    ``limit`` distinct values it starts over (records keep their strings; only sharing is lost).
+    """
+
+    __slots__ = ("_strings", "limit")
+
+    def __init__(self, limit: int = 1 << 16) -> None:
+        self._strings: dict[str, str] = {}
+        self.limit = limit
+
+    def __call__(self, s: str) -> str:
+        found = self._strings.get(s)
+        if found is None:
+            if len(self._strings) >= self.limit:
+                self._strings.clear()
+            found = self._strings[s] = s
+        return found
+
+    def __len__(self) -> int:
+        return len(self._strings)
+
+
 def exact_bytes(data: bytes) -> bytes:
     """An exact-size copy of ``data``, for bytes that are kept.
 

@@ -7,7 +7,7 @@ kube-apiserver's per-kind conversion functions (``pkg/apis/*/v1/conversion.go``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import errors
 
@@ -24,6 +24,9 @@ class SelectableField:
     label: str
     path: Path
     default: str = ""
+    # Values repeat across objects (node names, phases): records share one string per value.
+    # False for values unique to each object (pod IPs, uids), which interning would only grow.
+    intern: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,27 +84,43 @@ class ResourceType:
             raise errors.bad_request(
                 f'"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"')
 
-    def extract_fields(self, obj: dict[str, Any]) -> tuple[str, ...] | None:
-        """Values of the extra selectable fields, in ``selectable`` order (kept on the record)."""
+    def extract_fields(self, obj: dict[str, Any], intern: Callable[[str], str] | None = None
+                       ) -> tuple[str, ...] | None:
+        """Values of the extra selectable fields, in ``selectable`` order (kept on the record).
+
+        ``intern`` maps each value of an ``intern`` field to its shared copy.
+        """
         if not self.selectable:
             return None
         out = []
+        head: str | None = None  # consecutive fields under one parent (spec.*, status.*) share a lookup
+        parent: Any = None
         for f in self.selectable:
-            v: Any = obj
-            for p in f.path:
-                if not isinstance(v, dict):
-                    v = None
-                    break
-                v = v.get(p)
-            if v is None:
-                out.append(f.default)
+            path = f.path
+            if len(path) == 2:
+                if path[0] != head:
+                    head = path[0]
+                    parent = obj.get(head) if isinstance(obj, dict) else None
+                v: Any = parent.get(path[1]) if isinstance(parent, dict) else None
+            else:
+                v = obj
+                for p in path:
+                    if not isinstance(v, dict):
+                        v = None
+                        break
+                    v = v.get(p)
+            if v.__class__ is str:
+                pass
+            elif v is None:
+                v = f.default
             elif isinstance(v, bool):
-                out.append("true" if v else "false")
+                v = "true" if v else "false"
             elif isinstance(v, list):  # status.podIPs -> first IP
                 first = v[0] if v else None
-                out.append(str(first.get("ip", "")) if isinstance(first, dict) else f.default)
+                v = str(first.get("ip", "")) if isinstance(first, dict) else f.default
             else:
-                out.append(str(v))
+                v = str(v)
+            out.append(intern(v) if intern is not None and f.intern and v else v)
         return tuple(out)
 
     def discovery_entry(self) -> dict[str, Any]:
@@ -119,8 +138,8 @@ class ResourceType:
         return entry
 
 
-def _sf(label: str, default: str = "", path: str | None = None) -> SelectableField:
-    return SelectableField(label, tuple((path or label).split(".")), default)
+def _sf(label: str, default: str = "", path: str | None = None, intern: bool = True) -> SelectableField:
+    return SelectableField(label, tuple((path or label).split(".")), default, intern)
 
 
 def _pod_fields() -> tuple[SelectableField, ...]:
@@ -131,7 +150,7 @@ def _pod_fields() -> tuple[SelectableField, ...]:
         _sf("spec.serviceAccountName"),
         _sf("spec.hostNetwork", "false"),
         _sf("status.phase"),
-        _sf("status.podIP", "", "status.podIPs"),
+        _sf("status.podIP", "", "status.podIPs", intern=False),
         _sf("status.nominatedNodeName"),
     )
 
@@ -154,9 +173,9 @@ BUILTIN: tuple[ResourceType, ...] = (
                  selectable=(_sf("type"),)),
     ResourceType("", "v1", "Event", "events", "event", True, ("ev",), own_field_labels=True,
                  selectable=(
-                     _sf("involvedObject.kind"), _sf("involvedObject.namespace"), _sf("involvedObject.name"),
-                     _sf("involvedObject.uid"), _sf("involvedObject.apiVersion"),
-                     _sf("involvedObject.resourceVersion"), _sf("involvedObject.fieldPath"),
+                     _sf("involvedObject.kind"), _sf("involvedObject.namespace"), _sf("involvedObject.name", intern=False),
+                     _sf("involvedObject.uid", intern=False), _sf("involvedObject.apiVersion"),
+                     _sf("involvedObject.resourceVersion", intern=False), _sf("involvedObject.fieldPath"),
                      _sf("reason"), _sf("reportingComponent"), _sf("source", "", "source.component"),
                      _sf("type"))),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ("sa",),

@@ -12,6 +12,7 @@ from .admin import build_admin
 from .faults import FaultPlan
 from .http.app import KubeApp
 from .http.handlers import HttpConfig
+from .http.protocol import http_protocol
 from .metrics import CallbackGauge, Metrics
 from .multiplexer import Multiplexer
 
@@ -75,7 +76,7 @@ class Server:
         self.host = host
         self.port = self.sock.getsockname()[1]
         self.config = uvicorn.Config(self.app, log_level=log_level, lifespan="on", access_log=False,
-                                     timeout_keep_alive=75, timeout_graceful_shutdown=2)
+                                     timeout_keep_alive=75, timeout_graceful_shutdown=2, http=http_protocol())
         self.uvicorn = uvicorn.Server(self.config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

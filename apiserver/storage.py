@@ -19,7 +19,7 @@ from sortedcontainers import SortedList
 
 from . import errors
 from .clock import Clock
-from .objects import LabelInterner, StoredObject, exact_bytes
+from .objects import LabelInterner, StoredObject, StringInterner, exact_bytes
 from .resources import ResourceType
 from .watch import ADDED, DELETED, ERROR, INITIAL_END, MODIFIED, Event, History, ObjectFilter, Watcher
 
@@ -169,6 +169,7 @@ class Storage:
         self.history = History(config.history_events, config.history_seconds)
         self.watchers: dict[str, list[Watcher]] = {}
         self.labels = LabelInterner()
+        self.strings = StringInterner()
         self.stats = StorageStats()
         self._dead_watchers = 0
 
@@ -199,8 +200,8 @@ class Storage:
     def make_object(self, rtype: ResourceType, key: str, namespace: str, rv: int, obj: dict[str, Any],
                     data: bytes) -> StoredObject:
         meta = obj.get("metadata") or {}
-        return StoredObject(key, namespace, rv, self.labels.intern(meta.get("labels")),
-                            rtype.extract_fields(obj), exact_bytes(data))
+        return StoredObject(key, self.strings(namespace), rv, self.labels.intern(meta.get("labels")),
+                            rtype.extract_fields(obj, self.strings), exact_bytes(data))
 
     def put(self, rtype: ResourceType, obj: StoredObject, prev: StoredObject | None) -> Event:
         """Commit a create (prev None) or an update at ``obj.rv`` (which must be ``next_rv()``)."""

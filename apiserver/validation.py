@@ -137,4 +137,10 @@ def require_mapping(value: Any, what: str = "the object") -> dict[str, Any]:
     meta = value.get("metadata")
     if meta is not None and not isinstance(meta, dict):
         raise errors.bad_request("metadata must be an object")
+    if meta:  # upstream fails to decode these (400), e.g. "json: cannot unmarshal number into ... of type string"
+        for f in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+            v = meta.get(f)
+            if v is not None and not isinstance(v, str):
+                raise errors.bad_request(f"json: cannot unmarshal {type(v).__name__} into Go struct field "
+                                         f"ObjectMeta.metadata.{f} of type string")
     return value

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from .. import errors
 from ..cluster import CR_PATCH_TYPES, PATCH_TYPES, ClusterStore
-from ..resources import ResourceType
+from ..resources import CRDS, ResourceType
 from . import tables
 from .request import Query, RequestInfo, decode_body, header, read_body
 from .responses import Send, list_bytes, send_bytes, send_json, success_status
@@ -105,12 +105,37 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
     return info.verb
 
 
+@dataclass(frozen=True)
+class TableRequest:
+    """A client asked for Table output (``kubectl get``): how to render it."""
+
+    include_object: str
+    printer_columns: list[dict[str, Any]] | None
+    api_version: str
+
+
+def _table_request(cluster: ClusterStore, rtype: ResourceType, scope: dict[str, Any], query: Query
+                   ) -> TableRequest | None:
+    accept = header(scope, b"accept")
+    if not tables.wants_table(accept):
+        return None
+    include = tables.check_include_object(query.get("includeObject") or "Metadata")
+    columns = None
+    if rtype.custom:
+        crd = cluster.storage.current(CRDS, f"{rtype.plural}.{rtype.group}")
+        if crd is not None:
+            columns = tables.printer_columns_from_crd(crd.decode(), rtype.version)
+    return TableRequest(include, columns, tables.table_api_version(accept) or tables.TABLE_V1)
+
+
 async def _get(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, scope: dict[str, Any],
                send: Send, query: Query, now: float) -> None:
     rec = cluster.get(rtype, ns, name)
-    if tables.wants_table(header(scope, b"accept")):
+    table = _table_request(cluster, rtype, scope, query)
+    if table is not None:
         body = tables.table_for_list(rtype, [rec], {"resourceVersion": str(rec.rv)},
-                                     include_object=query.get("includeObject") or "Metadata", now=now)
+                                     include_object=table.include_object, now=now,
+                                     printer_columns=table.printer_columns, api_version=table.api_version)
         await send_bytes(send, 200, body)
         return
     await send_bytes(send, 200, as_version(rtype, rec.data))
@@ -121,22 +146,28 @@ async def _list(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scop
     limit = query.integer("limit")
     if limit < 0:
         raise errors.bad_request(f"invalid limit: {limit}")
+    if query.get("sendInitialEvents") is not None:  # upstream: 422 "sendInitialEvents is forbidden for list"
+        from ..storage import validate_list_options
+        validate_list_options(watch=False, resource_version=query.get("resourceVersion"),
+                              match=query.get("resourceVersionMatch") or None, continue_token=query.get("continue"),
+                              send_initial_events=bool(query.flag("sendInitialEvents")), allow_bookmarks=False)
     result = cluster.list(rtype, ns, label_selector=query.get("labelSelector"),
                           field_selector=query.get("fieldSelector"), limit=limit,
                           continue_token=query.get("continue") or None,
                           resource_version=query.get("resourceVersion"),
                           resource_version_match=query.get("resourceVersionMatch") or None)
-    if tables.wants_table(header(scope, b"accept")):
+    table = _table_request(cluster, rtype, scope, query)
+    if table is not None:
         meta: dict[str, Any] = {"resourceVersion": str(result.resource_version)}
         if result.continue_token:
             meta["continue"] = result.continue_token
             if result.remaining is not None:
                 meta["remainingItemCount"] = result.remaining
-        body = tables.table_for_list(rtype, result.items, meta,
-                                     include_object=query.get("includeObject") or "Metadata", now=now)
+        body = tables.table_for_list(rtype, result.items, meta, include_object=table.include_object, now=now,
+                                     printer_columns=table.printer_columns, api_version=table.api_version)
     else:
         convert = rtype.custom and len(rtype.served_versions) > 1
-        items = [as_version(rtype, o.data) if convert else o.data for o in result.items]
+        items = [as_version(rtype, o.data) for o in result.items] if convert else [o.data for o in result.items]
         body = list_bytes(rtype.api_version, rtype.list_kind, result.resource_version, result.continue_token,
                           result.remaining, items)
     await send_bytes(send, 200, body)
@@ -144,7 +175,8 @@ async def _list(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scop
 
 async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,
                  send: Send, query: Query, config: HttpConfig, extras: WatchExtras) -> None:
-    timeout = query.get("timeoutSeconds")
+    timeout = float(query.integer("timeoutSeconds")) if query.get("timeoutSeconds") else None
+    table = _table_request(cluster, rtype, scope, query)  # validated before the watcher exists
     watcher = cluster.watch(rtype, ns, label_selector=query.get("labelSelector"),
                             field_selector=query.get("fieldSelector"),
                             resource_version=query.get("resourceVersion"),
@@ -152,9 +184,11 @@ async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, sco
                             send_initial_events=query.flag("sendInitialEvents"),
                             allow_bookmarks=bool(query.flag("allowWatchBookmarks")))
     options = WatchOptions(
-        timeout=float(query.integer("timeoutSeconds")) if timeout else None,
-        table=tables.wants_table(header(scope, b"accept")),
-        include_object=query.get("includeObject") or "Metadata",
+        timeout=timeout,
+        table=table is not None,
+        include_object=table.include_object if table is not None else "Metadata",
+        printer_columns=table.printer_columns if table is not None else None,
+        table_api_version=table.api_version if table is not None else tables.TABLE_V1,
         bookmark_interval=config.bookmark_interval,
         default_timeout=(config.watch_timeout_min, config.watch_timeout_max),
         drop_after=extras.drop_after,
@@ -207,6 +241,8 @@ def _delete_options(body: bytes, content_type: str, query: Query) -> dict[str, A
     grace_value = opts.get("gracePeriodSeconds") if grace is None else query.integer("gracePeriodSeconds")
     if grace_value is not None and not isinstance(grace_value, int):
         raise errors.bad_request("gracePeriodSeconds must be an integer")
+    if not isinstance(opts.get("preconditions") or {}, dict):
+        raise errors.bad_request("preconditions must be an object")
     dry = query.dry_run() or "All" in (opts.get("dryRun") or [])
     return {"propagation_policy": policy, "grace_period_seconds": grace_value,
             "preconditions": opts.get("preconditions"), "dry_run": dry}

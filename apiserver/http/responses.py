@@ -53,5 +53,11 @@ def list_bytes(api_version: str, list_kind: str, rv: int, continue_token: str | 
         if remaining is not None:
             meta += b',"remainingItemCount":' + str(remaining).encode()
     meta += b"}"
-    return (b'{"kind":"' + list_kind.encode() + b'","apiVersion":"' + api_version.encode() + b'","metadata":'
-            + meta + b',"items":[' + b",".join(items) + b"]}")
+    head = b'{"kind":"' + list_kind.encode() + b'","apiVersion":"' + api_version.encode() + b'","metadata":' + meta
+    if not items:
+        return head + b',"items":[]}'
+    # One copy of the (possibly many MB of) items: head and tail ride on the first and last item.
+    parts = list(items)
+    parts[0] = head + b',"items":[' + parts[0]
+    parts[-1] = parts[-1] + b"]}"
+    return b",".join(parts)

@@ -28,6 +28,8 @@ class WatchOptions:
     timeout: float | None
     table: bool = False
     include_object: str = "Metadata"
+    printer_columns: list[dict[str, Any]] | None = None
+    table_api_version: str = "meta.k8s.io/v1"
     bookmark_interval: float = 60.0
     default_timeout: tuple[float, float] = (1800.0, 3600.0)
     drop_after: float | None = None                  # a fault rule closes the stream after this long
@@ -121,7 +123,9 @@ def _encode(rtype: ResourceType, item: tuple[str, Any], options: WatchOptions, f
     if not options.table or kind in (BOOKMARK, INITIAL_END, ERROR):
         return encode_item(rtype, kind, payload)
     obj = payload.object_for(kind)
-    table = tables.table_for_watch_event(rtype, obj, first[0], options.include_object, clock.now())
+    table = tables.table_for_watch_event(rtype, obj, first[0], options.include_object, clock.now(),
+                                         printer_columns=options.printer_columns,
+                                         api_version=options.table_api_version)
     first[0] = False
     wire = "DELETED" if kind == "DELETED_PREV" else kind
     return orjson.dumps({"type": wire, "object": table}) + b"\n"
