@@ -24,7 +24,8 @@ from .yamllines import load as load_yaml
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 ERROR_CODES = (409, 429, 500, 503, 504)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(ms|s|m|h)\s*$")
+MAX_DURATION = 1e9  # seconds (~31 years): longer is "forever", and still prints and parses back
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -72,11 +73,15 @@ def parse_duration(value: Any, where: _Where, fieldname: str) -> float:
     if isinstance(value, (int, float)):
         if value < 0:
             raise where.fail(fieldname, f"a duration cannot be negative, got {value!r}")
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise where.fail(fieldname, f"expected a duration like 20ms, 1.5s or 5m, got {value!r}")
-    return float(m.group(1)) * _UNIT[m.group(2)]
+        seconds = float(value) if not isinstance(value, int) or value <= MAX_DURATION else math.inf
+    else:
+        m = _DURATION.match(str(value))
+        if not m:
+            raise where.fail(fieldname, f"expected a duration like 20ms, 1.5s or 5m, got {value!r}")
+        seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    if not seconds <= MAX_DURATION:  # also NaN and infinity
+        raise where.fail(fieldname, f"a duration must be a finite number of at most {MAX_DURATION:g}s, got {value!r}")
+    return seconds
 
 
 def _probability(value: Any, where: _Where, fieldname: str) -> float:
@@ -280,12 +285,12 @@ class Rule:
         elif action == "error":
             s = _mapping(spec, where, "error", ("code", "probability", "retryAfterSeconds", "message"))
             code = s.get("code")
-            if code not in ERROR_CODES:
+            if isinstance(code, bool) or not isinstance(code, int) or code not in ERROR_CODES:
                 raise where.fail("error.code", f"expected one of {', '.join(map(str, ERROR_CODES))}, got {code!r}")
             rule.code = code
             rule.probability = _probability(s.get("probability", 1.0), where, "error.probability")
             ra = s.get("retryAfterSeconds", 1 if code == 429 else 0)
-            if isinstance(ra, bool) or not isinstance(ra, int) or ra < 0:
+            if isinstance(ra, bool) or not isinstance(ra, int) or not 0 <= ra <= 2**31 - 1:
                 raise where.fail("error.retryAfterSeconds", f"expected a whole number of seconds, got {ra!r}")
             rule.retry_after = ra
             msg = s.get("message", "")
@@ -480,6 +485,7 @@ class FaultPlan:
 
     def decide(self, ctx: RequestContext) -> Decision:
         if self.offline and ctx.cluster in self.offline:
+            self._record("offline", "unreachable", ctx)
             return Decision(unreachable=True, rules=["offline"])
         if not self.rules:
             return NO_FAULT
@@ -517,16 +523,34 @@ class FaultPlan:
                 if decision.timeout_after is None:
                     decision.timeout_after = rule.after
             decision.rules.append(rule.name)
-            self._record(rule, action, ctx)
+            self._record(rule.name, action, ctx)
         return decision or NO_FAULT
+
+    def unreachable(self, ctx: RequestContext) -> Decision:
+        """A cluster's non-resource paths (discovery, /version, /healthz): only an outage applies there,
+        so a cluster that is down is down for every path, as a host that is off."""
+        if self.offline and ctx.cluster in self.offline:
+            self._record("offline", "unreachable", ctx)
+            return Decision(unreachable=True, rules=["offline"])
+        for rule in self.rules:
+            if rule.action != "unreachable" or not rule.enabled or not rule.match.matches(ctx):
+                continue
+            if rule.window is not None and not rule.window.active(self.elapsed()):
+                continue
+            if rule.probability < 1.0 and self.rng.random() >= rule.probability:
+                continue
+            self._record(rule.name, "unreachable", ctx)
+            return Decision(unreachable=True, rules=[rule.name])
+        return NO_FAULT
 
     def storage_delay(self) -> float:
         return self.storage_latency.sample(self.rng) if self.storage_latency is not None else 0.0
 
-    def _record(self, rule: Rule, action: str, ctx: RequestContext) -> None:
-        key = (rule.name, action)
+    def _record(self, name: str, action: str, ctx: RequestContext) -> None:
+        """Count and log one injected fault (``name``: the rule's, or "offline" for the admin toggle)."""
+        key = (name, action)
         self.injected[key] = self.injected.get(key, 0) + 1
-        entry = {"time": self.clock.now() if self.clock is not None else 0.0, "rule": rule.name, "fault": action,
+        entry = {"time": self.clock.now() if self.clock is not None else 0.0, "rule": name, "fault": action,
                  "request": {"cluster": ctx.cluster, "verb": ctx.verb, "resource": ctx.resource,
                              "namespace": ctx.namespace, "userAgent": ctx.user_agent}}
         self.log.append(entry)

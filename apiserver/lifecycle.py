@@ -339,8 +339,24 @@ class Lifecycle:
 
     def _delete_dependents(self: "ClusterStore", uid: str, policy: str) -> None:
         for rtype, rec in self._dependent_records(uid):
-            if self.storage.current(rtype, rec.key) is not None and b'"deletionTimestamp"' not in rec.data:
-                self.delete(rtype, rec.namespace or None, rec.name, propagation_policy=policy)
+            cur = self.storage.current(rtype, rec.key)
+            if cur is None or b'"deletionTimestamp"' in cur.data:
+                continue
+            obj = cur.decode()
+            refs = _owner_refs(obj)
+            solid = {r["uid"] for r in refs if self._solid_owner(r, cur.namespace)}
+            if solid:  # upstream's GC keeps it, dropping only its dangling and waiting references
+                self._drop_owner_refs(rtype, cur, obj, {r["uid"] for r in refs} - solid)
+            else:
+                self.delete(rtype, cur.namespace or None, cur.name, propagation_policy=policy)
+
+    def _solid_owner(self: "ClusterStore", ref: dict[str, Any], namespace: str) -> bool:
+        """An owner that exists and is not waiting in foreground deletion (upstream's "solid")."""
+        found = self._find_owner(ref, namespace)
+        if found is None:
+            return False
+        meta = orjson.loads(found[1].data)["metadata"]
+        return not ("deletionTimestamp" in meta and FOREGROUND in (meta.get("finalizers") or ()))
 
     def _blocking_dependents(self: "ClusterStore", uid: str) -> bool:
         for _, rec in self._dependent_records(uid):

@@ -66,26 +66,27 @@ class LabelInterner:
 class StringInterner:
     """One shared copy of each repeated string (namespaces, node names, phases) per cluster.
 
+    ``strings`` maps a value to its shared copy (``strings.setdefault(v, v)`` from hot loops).
     Not ``sys.intern``: those are immortal on some Pythons, and node names churn. Bounded: past
     ``limit`` distinct values it starts over (records keep their strings; only sharing is lost).
     """
 
-    __slots__ = ("_strings", "limit")
+    __slots__ = ("strings", "limit")
 
     def __init__(self, limit: int = 1 << 16) -> None:
-        self._strings: dict[str, str] = {}
+        self.strings: dict[str, str] = {}
         self.limit = limit
 
+    def table(self) -> dict[str, str]:
+        if len(self.strings) >= self.limit:
+            self.strings.clear()
+        return self.strings
+
     def __call__(self, s: str) -> str:
-        found = self._strings.get(s)
-        if found is None:
-            if len(self._strings) >= self.limit:
-                self._strings.clear()
-            found = self._strings[s] = s
-        return found
+        return self.table().setdefault(s, s)
 
     def __len__(self) -> int:
-        return len(self._strings)
+        return len(self.strings)
 
 
 def exact_bytes(data: bytes) -> bytes:

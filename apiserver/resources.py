@@ -7,7 +7,7 @@ kube-apiserver's per-kind conversion functions (``pkg/apis/*/v1/conversion.go``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from . import errors
 
@@ -84,11 +84,11 @@ class ResourceType:
             raise errors.bad_request(
                 f'"{label}" is not a known field selector: only "metadata.name", "metadata.namespace"')
 
-    def extract_fields(self, obj: dict[str, Any], intern: Callable[[str], str] | None = None
+    def extract_fields(self, obj: dict[str, Any], strings: dict[str, str] | None = None
                        ) -> tuple[str, ...] | None:
         """Values of the extra selectable fields, in ``selectable`` order (kept on the record).
 
-        ``intern`` maps each value of an ``intern`` field to its shared copy.
+        ``strings`` (value -> its shared copy) is where ``intern`` fields' values are shared.
         """
         if not self.selectable:
             return None
@@ -120,7 +120,7 @@ class ResourceType:
                 v = str(first.get("ip", "")) if isinstance(first, dict) else f.default
             else:
                 v = str(v)
-            out.append(intern(v) if intern is not None and f.intern and v else v)
+            out.append(strings.setdefault(v, v) if strings is not None and f.intern and v else v)
         return tuple(out)
 
     def discovery_entry(self) -> dict[str, Any]:

@@ -200,8 +200,9 @@ class Storage:
     def make_object(self, rtype: ResourceType, key: str, namespace: str, rv: int, obj: dict[str, Any],
                     data: bytes) -> StoredObject:
         meta = obj.get("metadata") or {}
-        return StoredObject(key, self.strings(namespace), rv, self.labels.intern(meta.get("labels")),
-                            rtype.extract_fields(obj, self.strings), exact_bytes(data))
+        strings = self.strings.table()
+        return StoredObject(key, strings.setdefault(namespace, namespace), rv, self.labels.intern(meta.get("labels")),
+                            rtype.extract_fields(obj, strings), exact_bytes(data))
 
     def put(self, rtype: ResourceType, obj: StoredObject, prev: StoredObject | None) -> Event:
         """Commit a create (prev None) or an update at ``obj.rv`` (which must be ``next_rv()``)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import re
@@ -103,8 +104,8 @@ def write_nginx_site(prefix: Path, port: int, files: dict[str, bytes]) -> Path:
 
 
 # ---- kubesim ----------------------------------------------------------------------------------
-def serve_kubesim(port: int, pods: int, metrics: bool) -> None:
-    loop_name = _install_uvloop()
+def serve_kubesim(port: int, pods: int, metrics: bool, plain_asyncio: bool = False) -> None:
+    loop_name = "asyncio" if plain_asyncio else _install_uvloop()
     from apiserver.cluster import MERGE_PATCH
     from apiserver.multiplexer import Multiplexer
     from apiserver.resources import BUILTIN_BY_GVR
@@ -117,6 +118,18 @@ def serve_kubesim(port: int, pods: int, metrics: bool) -> None:
     for i in range(pods):
         create(rtype, None, make_pod(i), copy=False)
     server = Server(mux, "127.0.0.1", port, metrics=metrics)
+    gc_time = [0.0, 0.0, 0.0]
+    gc_count = [0, 0, 0]
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:  # time spent collecting, by generation
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_time[info["generation"]] += time.perf_counter() - gc_started[0]
+            gc_count[info["generation"]] += 1
+
+    gc.callbacks.append(on_gc)
 
     def reply(obj: dict[str, Any]) -> None:
         sys.stdout.write(json.dumps(obj) + "\n")
@@ -154,7 +167,8 @@ def serve_kubesim(port: int, pods: int, metrics: bool) -> None:
         elif parts[0] == "stats":
             stats = server.app.watch_stats
             reply({"open_streams": stats.open_streams, "events_sent": stats.events_sent,
-                   "watchers_overflowed": cluster.storage.stats.watchers_overflowed})
+                   "watchers_overflowed": cluster.storage.stats.watchers_overflowed,
+                   "gc_seconds": [round(t, 3) for t in gc_time], "gc_collections": gc_count})
         else:
             reply({"error": f"unknown command {parts[0]!r}"})
 
@@ -330,6 +344,7 @@ def main(argv: list[str] | None = None) -> None:
     k.add_argument("--port", type=int, required=True)
     k.add_argument("--pods", type=int, default=10_000)
     k.add_argument("--no-metrics", action="store_true")
+    k.add_argument("--asyncio", action="store_true", help="the default asyncio loop, not uvloop")
     km = sub.add_parser("kmock")
     km.add_argument("--port", type=int, required=True)
     km.add_argument("--object", required=True)
@@ -342,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     w.add_argument("--sample-every", type=int, default=10)
     a = p.parse_args(argv)
     if a.what == "kubesim":
-        serve_kubesim(a.port, a.pods, not a.no_metrics)
+        serve_kubesim(a.port, a.pods, not a.no_metrics, a.asyncio)
     elif a.what == "kmock":
         serve_kmock(a.port, a.object)
     else:

@@ -135,17 +135,42 @@ def _wait_port(port: int, proc: subprocess.Popen[Any], timeout: float = 20) -> N
     raise TimeoutError(f"nothing listening on port {port}")
 
 
+# ---- CPU accounting ---------------------------------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and its descendants (nginx: the master and its worker)."""
+    total = 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / _TICK
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except (OSError, ValueError, IndexError):
+        return total
+    return total + sum(cpu_seconds(c) for c in children)
+
+
 # ---- wrk --------------------------------------------------------------------------------------
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(pin: list[str], url: str, *, connections: int, seconds: float) -> dict[str, Any]:
+def wrk(pin: list[str], url: str, *, connections: int, seconds: float, pid: int | None = None) -> dict[str, Any]:
+    """One wrk run; with ``pid``, also the server's CPU seconds per request and its share of a core."""
+    cpu0, t0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
     out = subprocess.run([*pin, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
+    cpu, wall = (cpu_seconds(pid) - cpu0 if pid else 0.0), time.perf_counter() - t0
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not m:
+    n = re.search(r"(\d+) requests in", out)
+    if not m or not n:
         raise RuntimeError(f"wrk printed no Requests/sec:\n{out}")
-    res: dict[str, Any] = {"rps": float(m.group(1))}
+    res: dict[str, Any] = {"rps": float(m.group(1)), "requests": int(n.group(1))}
+    if pid:
+        res["cpu_us_per_req"] = cpu / max(int(n.group(1)), 1) * 1e6
+        res["core_share"] = cpu / wall
     p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     if p99:
         res["p99_ms"] = float(p99.group(1)) * _UNITS[p99.group(2)]
@@ -158,15 +183,21 @@ def wrk(pin: list[str], url: str, *, connections: int, seconds: float) -> dict[s
     return res
 
 
-def wrk_series(pin: list[str], targets: dict[str, str], *, connections: int, seconds: float, runs: int,
-               warmup: float) -> dict[str, list[dict[str, Any]]]:
-    """Each target in turn, ``runs`` rounds (interleaved so drift hits every server alike)."""
+def wrk_series(pin: list[str], targets: dict[str, tuple[str, Any]], *, connections: int, seconds: float,
+               runs: int, warmup: float) -> dict[str, list[dict[str, Any]]]:
+    """Each target in turn, ``runs`` rounds (interleaved: drift hits every server alike).
+
+    A target is (url, server pid), or (url, fn) where ``fn()`` starts a fresh server before each
+    run and returns its pid (kmock, whose per-request cost grows with the requests it has served).
+    """
     out: dict[str, list[dict[str, Any]]] = {k: [] for k in targets}
-    for name, url in targets.items():
-        wrk(pin, url, connections=connections, seconds=warmup)
+    for name, (url, pid) in targets.items():
+        if not callable(pid):
+            wrk(pin, url, connections=connections, seconds=warmup)
     for _ in range(runs):
-        for name, url in targets.items():
-            out[name].append(wrk(pin, url, connections=connections, seconds=seconds))
+        for name, (url, pid) in targets.items():
+            pid = pid() if callable(pid) else pid
+            out[name].append(wrk(pin, url, connections=connections, seconds=seconds, pid=pid))
     return out
 
 
@@ -183,6 +214,7 @@ def run(quick: bool, streams: int, pods: int, rates: list[float]) -> dict[str, A
     pin_server, pin_load, pin_note = _pins()
     runs, seconds, warmup = (1, 4.0, 1.0) if quick else (3, 8.0, 2.0)
     watch_seconds = 4.0 if quick else 8.0
+    load_start = os.getloadavg()[0]
     prefix = Path(tempfile.mkdtemp(prefix="kubesim-bench-http-"))
     os.chmod(prefix, 0o755)
     procs: list[Proc] = []
@@ -218,31 +250,40 @@ def run(quick: bool, streams: int, pods: int, rates: list[float]) -> dict[str, A
         assert _fetch(ng_port, "/pod.json") == (200, get_body)
         assert _fetch(ng_port, "/podlist.json") == (200, list_body)
 
-        # kmock: the same pod
+        # kmock: the same pod, a fresh server for every run
         km_port = R.free_port()
         obj_file = prefix / "pod.json"
         obj_file.write_bytes(get_body)
-        km = Proc([*pin_server, sys.executable, "-m", "benchmarks._http_refs", "kmock", "--port", str(km_port),
-                   "--object", str(obj_file)], "kmock")
-        procs.append(km)
-        assert km.readline(60).startswith("READY")
-        status, km_body = _fetch(km_port, R.GET_PATH.removeprefix(f"/clusters/{R.CLUSTER}"))
-        assert status == 200 and json.loads(km_body) == json.loads(get_body), (status, km_body[:300])
+        km_path = R.GET_PATH.removeprefix(f"/clusters/{R.CLUSTER}")
+        kmocks: list[Proc] = []
+
+        def fresh_kmock() -> int:
+            for old in kmocks:
+                old.stop()
+            km = Proc([*pin_server, sys.executable, "-m", "benchmarks._http_refs", "kmock", "--port", str(km_port),
+                       "--object", str(obj_file)], "kmock")
+            kmocks.append(km)
+            procs.append(km)
+            assert km.readline(60).startswith("READY")
+            status, km_body = _fetch(km_port, km_path)
+            assert status == 200 and json.loads(km_body) == json.loads(get_body), (status, km_body[:300])
+            return km.p.pid
 
         # GET
         print(f"GET: wrk -t1 -c32, {runs} x {seconds:g} s per server ...", flush=True)
         get = wrk_series(pin_load, {
-            "kubesim": f"http://127.0.0.1:{ks_port}{R.GET_PATH}",
-            "nginx": f"http://127.0.0.1:{ng_port}/pod.json",
-            "kmock": f"http://127.0.0.1:{km_port}{R.GET_PATH.removeprefix(f'/clusters/{R.CLUSTER}')}",
+            "kubesim": (f"http://127.0.0.1:{ks_port}{R.GET_PATH}", ks.p.pid),
+            "nginx": (f"http://127.0.0.1:{ng_port}/pod.json", nginx.pid),
+            "kmock": (f"http://127.0.0.1:{km_port}{km_path}", fresh_kmock),
         }, connections=32, seconds=seconds, runs=runs, warmup=warmup)
-        km.stop()
+        for km in kmocks:
+            km.stop()
 
         # LIST
         print(f"LIST: wrk -t1 -c4, {runs} x {seconds:g} s per server ...", flush=True)
         lst = wrk_series(pin_load, {
-            "kubesim": f"http://127.0.0.1:{ks_port}{R.LIST_PATH}",
-            "nginx": f"http://127.0.0.1:{ng_port}/podlist.json",
+            "kubesim": (f"http://127.0.0.1:{ks_port}{R.LIST_PATH}", ks.p.pid),
+            "nginx": (f"http://127.0.0.1:{ng_port}/podlist.json", nginx.pid),
         }, connections=4, seconds=seconds, runs=runs, warmup=warmup)
         nginx.terminate()
         nginx.wait(10)
@@ -275,8 +316,13 @@ def run(quick: bool, streams: int, pods: int, rates: list[float]) -> dict[str, A
         "watch_sustained": bool(sustained),
         "get_rps": {"kubesim": k_get, "nginx": n_get, "kmock": m_get},
         "get_p99_ms": {k: _median(v, "p99_ms") for k, v in get.items()},
+        "get_cpu_us_per_req": {k: _median(v, "cpu_us_per_req") for k, v in get.items()},
+        "get_core_share": {k: _median(v, "core_share") for k, v in get.items()},
         "list_bytes": size, "list_rps": {"kubesim": k_list, "nginx": n_list},
         "list_bytes_per_s": {"kubesim": k_list * size, "nginx": n_list * size},
+        "list_cpu_ms_per_req": {k: _median(v, "cpu_us_per_req") / 1000 for k, v in lst.items()},
+        "list_core_share": {k: _median(v, "core_share") for k, v in lst.items()},
+        "loadavg": {"start": load_start, "end": os.getloadavg()[0]},
         "watch_runs": watch_runs, "watch_server": server_stats,
         "runs": runs, "seconds": seconds, "pods": pods, "pod_bytes": round(pod_bytes),
         "loop": ks_loop, "pinning": pin_note, "machine": C.machine(),
@@ -314,8 +360,12 @@ def _fmt_rate(x: float) -> str:
 
 def report(res: dict[str, Any], argv: Sequence[str]) -> tuple[list[C.Row], str]:
     g, l = res["get_rps"], res["list_bytes_per_s"]
+    gc, gs = res["get_cpu_us_per_req"], res["get_core_share"]
+    lc, ls = res["list_cpu_ms_per_req"], res["list_core_share"]
     rows = [
         C.Row("GET pod: kubesim req/s", _fmt_rate(g["kubesim"]), f"nginx {_fmt_rate(g['nginx'])}"),
+        C.Row("  server CPU per GET", f"{gc['kubesim']:.0f} us ({gs['kubesim']:.0%} of a core)",
+              f"nginx {gc['nginx']:.0f} us ({gs['nginx']:.0%}), kmock {gc['kmock']:.0f} us ({gs['kmock']:.0%})"),
         C.Row("  get_vs_nginx", f"{res['get_vs_nginx']:.3f}", "", ">= 0.33",
               C.verdict(res["get_vs_nginx"] >= TARGETS["get_vs_nginx"])),
         C.Row("  get_vs_kmock", f"{res['get_vs_kmock']:.2f}", f"kmock {_fmt_rate(g['kmock'])}", ">= 3",
@@ -323,6 +373,8 @@ def report(res: dict[str, Any], argv: Sequence[str]) -> tuple[list[C.Row], str]:
         C.Row(f"LIST {res['pods']:,} pods: kubesim", f"{l['kubesim'] / 1e9:.2f} GB/s "
               f"({res['list_rps']['kubesim']:.0f}/s)",
               f"nginx {l['nginx'] / 1e9:.2f} GB/s ({res['list_rps']['nginx']:.0f}/s)"),
+        C.Row("  server CPU per LIST", f"{lc['kubesim']:.1f} ms ({ls['kubesim']:.0%} of a core)",
+              f"nginx {lc['nginx']:.1f} ms ({ls['nginx']:.0%})"),
         C.Row("  list_vs_nginx", f"{res['list_vs_nginx']:.3f}", "", ">= 0.8",
               C.verdict(res["list_vs_nginx"] >= TARGETS["list_vs_nginx"])),
     ]
@@ -337,6 +389,8 @@ def report(res: dict[str, Any], argv: Sequence[str]) -> tuple[list[C.Row], str]:
                       ">= 50,000/s", C.verdict(res["watch_events_per_s"] >= TARGETS["watch_events_per_s"]
                                                and res["watch_sustained"])))
     rows.append(C.Row("  watch_p99_ms", f"{res['watch_p99_ms']:.1f} ms" if res["watch_p99_ms"] is not None else "-"))
+    rows.append(C.Row("load average (1 min) start / end", f"{res['loadavg']['start']:.2f} / {res['loadavg']['end']:.2f}",
+                      "other work on the machine skews every figure" if max(res["loadavg"].values()) > 1.5 else ""))
     cmd = C.command_line(MODULE, argv)
     md = "\n".join([
         f"Command: `{cmd}` ({'quick: 1 run' if res['runs'] == 1 else str(res['runs']) + ' runs, median'} of "

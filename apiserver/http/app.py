@@ -140,6 +140,11 @@ class KubeApp:
         if info is not None:
             await self._resource_request(cluster, info, scope, receive, send, query)
             return
+        if self.faults.active:  # an unreachable cluster is unreachable on every path, discovery too
+            decision = self.faults.unreachable(RequestContext(cluster.name, "get", "", "", header(scope, b"user-agent")))
+            if decision.any:
+                self._count_faults(decision)
+                await self._apply_fault(decision, send, "get", None)  # type: ignore[arg-type]
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             raise errors.path_not_found() if segments[:1] not in (["api"], ["apis"]) else errors.method_not_allowed(
@@ -150,6 +155,7 @@ class KubeApp:
                                 send: Any, query: Query) -> None:
         """Faults, then the handler, then metrics: the one place a resource request is wrapped."""
         verb = request_verb(scope["method"], info, query)
+        start = time.perf_counter()  # injected and storage latency are part of the request's duration
         decision: Decision = NO_FAULT
         if self.faults.active:
             ctx = RequestContext(cluster.name, verb, info.resource, info.namespace or "",
@@ -157,7 +163,15 @@ class KubeApp:
             decision = self.faults.decide(ctx)
             if decision.any:
                 self._count_faults(decision)
-                await self._apply_fault(decision, send, verb, info)
+                try:
+                    await self._apply_fault(decision, send, verb, info)
+                except errors.StatusError as e:  # an injected error is answered, so it is counted
+                    if self.metrics is not None:
+                        self.metrics.observe_request(cluster.name, verb, bool(query.get("dryRun")), info.group,
+                                                     info.version, info.resource, info.subresource or "",
+                                                     scope_of(info.name, verb, info.namespace), e.code,
+                                                     time.perf_counter() - start)
+                    raise
         plan = self.faults
         if plan.storage_latency is not None and verb in ("create", "update", "patch", "delete", "deletecollection"):
             await self._storage_wait(cluster.name, verb, info)
@@ -181,7 +195,6 @@ class KubeApp:
                 status = message["status"]
             await send(message)
 
-        start = time.perf_counter()
         scope_label = scope_of(info.name, verb, info.namespace)
         long_key = None
         if verb == "watch":

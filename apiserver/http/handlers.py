@@ -117,7 +117,7 @@ class TableRequest:
 def _table_request(cluster: ClusterStore, rtype: ResourceType, scope: dict[str, Any], query: Query
                    ) -> TableRequest | None:
     accept = header(scope, b"accept")
-    if not tables.wants_table(accept):
+    if "Table" not in accept or not tables.wants_table(accept):  # no Table clause without the word: skip parsing
         return None
     include = tables.check_include_object(query.get("includeObject") or "Metadata")
     columns = None

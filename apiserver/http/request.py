@@ -65,7 +65,7 @@ def parse_resource_path(segments: list[str]) -> RequestInfo | None:
     if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
         namespace = rest[1]
         rest = rest[2:]
-    if not rest or len(rest) > 3 or any(s == "" for s in rest):
+    if not rest or len(rest) > 3 or "" in rest:
         return None
     info = RequestInfo(group, version, rest[0], namespace)
     if len(rest) >= 2:
@@ -141,6 +141,9 @@ async def read_body(receive: Any) -> bytes:
 def decode_body(body: bytes, content_type: str, expected: str = "") -> Any:
     """JSON, or YAML (for apply patches and YAML uploads); 400 with the parser's reason otherwise."""
     media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("application/vnd.kubernetes.protobuf", "application/cbor"):
+        # Encodings we cannot decode: upstream's answer to an unsupported body type is 415, not a parse error.
+        raise errors.unsupported_media_type(media, ["application/json", "application/yaml"])
     if not body.strip():
         raise errors.bad_request("the body of the request was empty")
     if media in ("application/yaml", "application/apply-patch+yaml", "text/yaml"):
