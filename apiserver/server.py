@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 from typing import Any, Callable, TypeVar
@@ -50,6 +51,23 @@ def _register_gauges(m: Metrics, mux: Multiplexer, per_cluster: bool) -> None:
     m.add(CallbackGauge("kubesim_watchers_closed_overflow_total",
                         "Watchers closed because their buffer overflowed (slow consumers).", (), overflowed))
     m.add(CallbackGauge("kubesim_clusters", "Fake clusters served.", (), clusters))
+
+
+GC_THRESHOLD = (20_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Collect the youngest generation every 20,000 net allocations instead of 700.
+
+    With 1,000 open watches, ~1,000 futures are alive at any moment; at the default threshold
+    every young collection promotes them, and the promotions then trigger full collections that
+    walk the whole store (~250 ms each with 10k pods: the watch latency tail). Measured by
+    ``benchmarks.http``: GC went from ~25% of a busy watch server's time to ~1%, p99 delivery
+    latency from ~470 ms to ~130 ms. Only raises the threshold, never lowers a higher one.
+    """
+    current = gc.get_threshold()
+    if current[0] and current[0] < GC_THRESHOLD[0]:
+        gc.set_threshold(GC_THRESHOLD[0], *current[1:])
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -104,7 +122,9 @@ class Server:
         return f"http://{host}:{self.port}"
 
     async def serve(self) -> None:
+        """Serve in the foreground: this process is the server (``kubesim serve``), so tune its GC too."""
         self.loop = asyncio.get_running_loop()
+        tune_gc()
         await self.uvicorn.serve(sockets=[self.sock])
 
     # ---- on a thread, for test fixtures ---------------------------------------------------

@@ -156,6 +156,8 @@ def require_mapping(value: Any, what: str = "the object") -> dict[str, Any]:
         for f in ("name", "generateName", "namespace", "resourceVersion", "uid"):
             v = meta.get(f)
             if v is not None and not isinstance(v, str):
-                raise errors.bad_request(f"json: cannot unmarshal {type(v).__name__} into Go struct field "
+                go = ("bool" if isinstance(v, bool) else "number" if isinstance(v, (int, float))
+                      else "array" if isinstance(v, list) else "object")
+                raise errors.bad_request(f"json: cannot unmarshal {go} into Go struct field "
                                          f"ObjectMeta.metadata.{f} of type string")
     return value

@@ -253,12 +253,17 @@ class Watcher:
                 return None
             loop = asyncio.get_running_loop()
             fut = self._waiter = loop.create_future()
+            if timeout is None:
+                await fut
+                continue
+            # One timer, not wait_for + shield: a watch stream waits here once per event it sends, and
+            # wait_for's futures, closures and frame per wait were most of a busy watch server's GC work.
+            timer = loop.call_later(timeout, _wake, fut)
             try:
-                if timeout is None:
-                    await fut
-                else:
-                    await asyncio.wait_for(asyncio.shield(fut), timeout)
-            except asyncio.TimeoutError:
+                await fut
+            finally:
+                timer.cancel()
+            if not self.queue and not self.closed:  # woken by the timer: timed out
                 self._waiter = None
                 return None
         return self.get_nowait()
@@ -286,6 +291,11 @@ class Watcher:
         if item is None:
             raise StopAsyncIteration
         return item
+
+
+def _wake(fut: "asyncio.Future[None]") -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def bookmark_bytes(rtype: "ResourceType", rv: int, initial_events_end: bool = False) -> bytes:

@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rates", default="", help="watch write rates per second, comma separated")
     p.add_argument("--no-results", action="store_true", help="do not rewrite benchmarks/RESULTS.md")
     a = p.parse_args(argv)
-    rates = [float(x) for x in a.rates.split(",") if x] or ([60.0] if a.quick else [50.0, 100.0, 150.0])
+    rates = [float(x) for x in a.rates.split(",") if x] or ([60.0] if a.quick else [50.0, 75.0, 100.0])
     print(f"{MODULE}: {C.machine_line()}", flush=True)
     res = run(a.quick, a.streams, a.pods, rates)
     rows, md = report(res, argv)

@@ -220,13 +220,12 @@ def test_plan_bodies_at_the_edges_are_refused_with_the_field() -> None:
         for body, message in EDGE_BODIES:
             r = h.put(FAULTS, content=body, headers={"Content-Type": "application/json"})
             assert r.status_code == 422, (body[:80], r.status_code, r.text[:300])
-            assert message.replace("must be finite", "must be a finite number") in r.json()["detail"], r.text[:300]
-            rules = orjson.loads(body.replace("NaN", "0").replace("Infinity", "0").replace("1e308", "0")).get("rules")
-            if rules:
-                r = h.post(f"{FAULTS}/rules", content=orjson.dumps(rules[0]).replace(b"429.0", b"429"),
+            message = message.replace("must be finite", "must be a finite number")
+            assert message in r.json()["detail"], r.text[:300]
+            if body.startswith('{"rules":['):  # the same rule, added alone
+                r = h.post(f"{FAULTS}/rules", content=body[len('{"rules":['):-2],
                            headers={"Content-Type": "application/json"})
-                assert r.status_code in (201, 422), r.text[:300]
-                h.delete(f"{FAULTS}/rules/a")
+                assert r.status_code == 422 and message in r.json()["detail"], (body[:80], r.text[:300])
         assert h.get(FAULTS).json() == {"seed": 0, "rules": []}
         # the largest durations accepted still print in a form that parses back
         big = {"rules": [{"name": "a", "latency": {"fixed": "1e9s"}, "window": {"start": 1e9}}],
