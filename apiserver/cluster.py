@@ -51,12 +51,21 @@ class ClusterStore(Lifecycle):
         self.storage = Storage(self.clock, self.config)
         self.registry = Registry()
         self._ts = TimestampFormatter()
-        self._rng = random.Random(seed)
+        self._seed = seed
+        self._rng_state: random.Random | None = None
         self._seeded = seed is not None
         Lifecycle.__init__(self)
         if bootstrap:
             for ns in BOOTSTRAP_NAMESPACES:
                 self.create(NAMESPACES, None, {"metadata": {"name": ns}}, copy=False)
+
+    @property
+    def _rng(self) -> random.Random:
+        """Built on first use: its state is 2.5 KB, and an unseeded cluster may never need it."""
+        rng = self._rng_state
+        if rng is None:
+            rng = self._rng_state = random.Random(self._seed)
+        return rng
 
     @property
     def resource_version(self) -> int:
@@ -262,8 +271,8 @@ class ClusterStore(Lifecycle):
         if body_rv:
             if str(body_rv) != str(prev.rv):
                 raise errors.conflict(rtype.plural, rtype.group, name, errors.CONFLICT_MODIFIED)
-        elif rtype.custom:
-            raise errors.invalid(rtype.kind, rtype.group, name, [errors.field_error(
+        elif rtype.custom:  # upstream names the resource here, not the kind (registry/store.go)
+            raise errors.invalid(rtype.plural, rtype.group, name, [errors.field_error(
                 "metadata.resourceVersion", "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update")])
         return self.write_update(rtype, prev, prev.decode(), new, subresource=subresource, dry_run=dry_run)
 
@@ -370,7 +379,7 @@ class ClusterStore(Lifecycle):
                 raise errors.invalid(rtype.kind, rtype.group, prev.name, [errors.field_error(
                     "metadata.finalizers", "FieldValueForbidden",
                     f"Forbidden: no new finalizers can be added if the object is being deleted, found new "
-                    f"finalizers {orjson.dumps(added).decode()}")])
+                    f"finalizers []string{{{', '.join(orjson.dumps(f).decode() for f in sorted(set(added)))}}}")])
         if subresource != "status":
             validate_metadata(rtype, result, prev.name)
         if rtype is NAMESPACES and subresource != "status":
@@ -382,7 +391,8 @@ class ClusterStore(Lifecycle):
             return prev
         if dry_run:
             return self.storage.make_object(rtype, prev.key, prev.namespace, prev.rv, result, orjson.dumps(result))
-        if "deletionTimestamp" in meta and not meta.get("finalizers") and not self.holds_system_finalizer(rtype, result):
+        if ("deletionTimestamp" in meta and not meta.get("finalizers") and not meta.get("deletionGracePeriodSeconds")
+                and not self.holds_system_finalizer(rtype, result)):  # upstream's ShouldDeleteDuringUpdate
             return self.remove_object(rtype, prev, old)
         rec = self._commit_put(rtype, prev.key, prev.namespace, result, prev, old)
         if "deletionTimestamp" in meta:

@@ -394,6 +394,13 @@ class FaultPlan:
         self.on_inject: Callable[[dict[str, Any]], None] | None = None
         # Clusters taken offline through the admin API: unreachable until brought back.
         self.offline: set[str] = set()
+        # The rules whose ``match`` selects a request shape (cluster, verb, resource, namespace[, user
+        # agent]): matching runs once per shape, so rules that match nothing cost one dict lookup.
+        # Rebuilt when ``rules`` is replaced or changes length (``add``/``remove``/``replace``).
+        self._shapes: dict[tuple[str, ...], tuple[Rule, ...]] = {}
+        self._shapes_of: list[Rule] | None = None
+        self._shapes_len = -1
+        self._by_user_agent = False
 
     # ---- construction ---------------------------------------------------------------------
     @classmethod
@@ -489,10 +496,50 @@ class FaultPlan:
             return Decision(unreachable=True, rules=["offline"])
         if not self.rules:
             return NO_FAULT
+        matched = self._matching(ctx.cluster, ctx.verb, ctx.resource, ctx.namespace, ctx.user_agent)
+        return self._decide(ctx, matched) if matched else NO_FAULT
+
+    def decide_request(self, cluster: str, verb: str, resource: str, namespace: str,
+                       user_agent: Callable[[], str]) -> Decision:
+        """``decide`` for the HTTP hot path: the user agent is read only if a rule matches on it or fires."""
+        if self.offline and cluster in self.offline:
+            return self.decide(RequestContext(cluster, verb, resource, namespace, user_agent()))
+        rules = self.rules
+        if not rules:
+            return NO_FAULT
+        if rules is self._shapes_of and not self._by_user_agent and len(rules) == self._shapes_len:
+            matched = self._shapes.get((cluster, verb, resource, namespace))  # the common case: seen before
+            if matched is not None:
+                return self._decide(RequestContext(cluster, verb, resource, namespace, user_agent()),
+                                    matched) if matched else NO_FAULT
+        ua = user_agent() if self._by_user_agent or self._shapes_of is not rules else ""
+        matched = self._matching(cluster, verb, resource, namespace, ua)
+        if not matched:
+            return NO_FAULT
+        return self._decide(RequestContext(cluster, verb, resource, namespace, ua or user_agent()), matched)
+
+    def _matching(self, cluster: str, verb: str, resource: str, namespace: str, user_agent: str) -> tuple[Rule, ...]:
+        rules = self.rules
+        if rules is not self._shapes_of or len(rules) != self._shapes_len:
+            self._shapes = {}
+            self._shapes_of, self._shapes_len = rules, len(rules)
+            self._by_user_agent = any(r.match.user_agents for r in rules)
+        key = (cluster, verb, resource, namespace, user_agent) if self._by_user_agent else (
+            cluster, verb, resource, namespace)
+        matched = self._shapes.get(key)
+        if matched is None:
+            ctx = RequestContext(cluster, verb, resource, namespace, user_agent)
+            matched = tuple(r for r in rules if r.match.matches(ctx))
+            if len(self._shapes) >= 65536:
+                self._shapes.clear()
+            self._shapes[key] = matched
+        return matched
+
+    def _decide(self, ctx: RequestContext, matched: tuple[Rule, ...]) -> Decision:
         decision: Decision | None = None
         elapsed = -1.0
-        for rule in self.rules:
-            if not rule.enabled or not rule.match.matches(ctx):
+        for rule in matched:
+            if not rule.enabled:
                 continue
             if rule.window is not None:
                 if elapsed < 0:

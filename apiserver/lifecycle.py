@@ -38,7 +38,7 @@ class Lifecycle:
     def __init__(self: "ClusterStore") -> None:
         # owner uid -> dependents (storage_id, key): the garbage collector's graph
         self._dependents: dict[str, set[tuple[str, str]]] = {}
-        self._reaps: list[tuple[float, int, str, str]] = []
+        self._reaps: list[tuple[float, int, str, str, str]] = []  # (due, seq, storage_id, key, uid)
         self._reap_seq = 0
 
     # ---- bookkeeping on every commit ------------------------------------------------------------
@@ -129,15 +129,14 @@ class Lifecycle:
             new.setdefault("status", {})["phase"] = "Terminating"
         rec = self._commit_put(rtype, prev.key, prev.namespace, new, prev, old)
         if grace > 0:
-            self._schedule_reap(rtype, rec.key, grace)
+            self._schedule_reap(rtype, rec.key, grace, nmeta.get("uid", ""))
         if FOREGROUND in finalizers:
             self._delete_dependents(nmeta["uid"], "Foreground")
         if rtype is NAMESPACES:
             self._delete_namespace_contents(name)
         elif rtype is CRDS:
             self._delete_custom_resources(new)
-        if grace == 0:
-            self.progress(rtype, rec.key)
+        self.progress(rtype, rec.key)
         cur = self.storage.current(rtype, prev.key)
         return (cur, False) if cur is not None else (self._last_deleted(rtype, prev.key, rec), True)
 
@@ -176,10 +175,10 @@ class Lifecycle:
         return out
 
     # ---- the kubelet: pods past their grace period ---------------------------------------------
-    def _schedule_reap(self: "ClusterStore", rtype: ResourceType, key: str, grace: int) -> None:
+    def _schedule_reap(self: "ClusterStore", rtype: ResourceType, key: str, grace: int, uid: str = "") -> None:
         delay = min(float(grace), self.config.pod_termination_seconds)
         self._reap_seq += 1
-        heapq.heappush(self._reaps, (self.clock.now() + delay, self._reap_seq, rtype.storage_id, key))
+        heapq.heappush(self._reaps, (self.clock.now() + delay, self._reap_seq, rtype.storage_id, key, uid))
 
     def reap_due(self: "ClusterStore") -> None:
         reaps = self._reaps
@@ -187,12 +186,13 @@ class Lifecycle:
             return
         now = self.clock.now()
         while reaps and reaps[0][0] <= now:
-            _, _, sid, key = heapq.heappop(reaps)
+            _, _, sid, key, uid = heapq.heappop(reaps)
             rtype = self._table_rtype(sid)
             rec = self.storage.tables[sid].objects.get(key) if rtype is not None else None
             if rec is not None:
                 old = rec.decode()
-                if "deletionTimestamp" in old["metadata"]:
+                # (the uid: a pod deleted, re-created and deleted again under the same name waits for its own time)
+                if "deletionTimestamp" in old["metadata"] and old["metadata"].get("uid", "") == uid:
                     self._terminate_now(rtype, rec, old)  # type: ignore[arg-type]
 
     def next_reap_at(self) -> float | None:
@@ -220,7 +220,7 @@ class Lifecycle:
             return
         obj = rec.decode()
         meta = obj["metadata"]
-        if "deletionTimestamp" not in meta or (meta.get("deletionGracePeriodSeconds") or 0) > 0:
+        if "deletionTimestamp" not in meta:
             return
         fins = list(meta.get("finalizers") or [])
         uid = meta.get("uid", "")
@@ -247,8 +247,8 @@ class Lifecycle:
         else:
             meta.pop("finalizers", None)
         old = rec.decode()
-        if not fins and not spec_fins:
-            self.remove_object(rtype, rec, old)
+        if not fins and not spec_fins and not (meta.get("deletionGracePeriodSeconds") or 0):
+            self.remove_object(rtype, rec, old)  # (a pod in its grace period waits for the kubelet)
         else:
             self._commit_put(rtype, rec.key, rec.namespace, obj, rec, old)
 
@@ -344,7 +344,10 @@ class Lifecycle:
                 continue
             obj = cur.decode()
             refs = _owner_refs(obj)
-            solid = {r["uid"] for r in refs if self._solid_owner(r, cur.namespace)}
+            if all(r["uid"] != uid for r in refs):
+                continue  # let go of meanwhile (the owner went, and the collector got here first)
+            # ``uid`` counts as waiting even if its foregroundDeletion finalizer went mid-loop
+            solid = {r["uid"] for r in refs if r["uid"] != uid and self._solid_owner(r, cur.namespace)}
             if solid:  # upstream's GC keeps it, dropping only its dangling and waiting references
                 self._drop_owner_refs(rtype, cur, obj, {r["uid"] for r in refs} - solid)
             else:

@@ -98,6 +98,16 @@ def exact_bytes(data: bytes) -> bytes:
     return b"".join((data, b""))
 
 
+def join_list(head: bytes, items: list[bytes], tail: bytes) -> bytes:
+    """``head + b",".join(items) + tail`` (a List body), copying the items once instead of three times.
+
+    Each ``+`` on a multi-megabyte body is another full copy into a freshly mapped block.
+    """
+    if len(items) < 2:
+        return b"".join((head, *items, tail))
+    return b",".join([head + items[0], *items[1:-1], items[-1] + tail])
+
+
 def with_resource_version(data: bytes, rv: int) -> bytes:
     """Re-encode an object with another resourceVersion (rare paths only)."""
     obj = orjson.loads(data)

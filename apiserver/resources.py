@@ -69,7 +69,9 @@ class ResourceType:
 
     @property
     def field_labels(self) -> tuple[str, ...]:
-        base = ("metadata.name", "metadata.namespace") if (self.namespaced or not self.own_field_labels) else ("metadata.name",)
+        # cluster-scoped kinds with their own label function (and cluster-scoped custom resources) lack metadata.namespace
+        own = self.own_field_labels or self.custom
+        base = ("metadata.name", "metadata.namespace") if (self.namespaced or not own) else ("metadata.name",)
         return base + tuple(f.label for f in self.selectable)
 
     def check_field_labels(self, labels: Iterable[str]) -> None:

@@ -103,10 +103,11 @@ def parse_rv(value: str | None) -> int | None:
         raise errors.bad_request(f'invalid resource version: "{value}"') from None
 
 
-def _list_options_invalid(message: str) -> errors.StatusError:
+def _list_options_invalid(message: str, reason: str = "FieldValueForbidden") -> errors.StatusError:
+    field, _, body = message.partition(": ")  # a cause carries the field apart from its message, as upstream
     return errors.StatusError(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: {message}',
                               {"kind": "ListOptions", "group": "meta.k8s.io",
-                               "causes": [{"reason": "FieldValueForbidden", "message": message}]})
+                               "causes": [{"reason": reason, "message": body, "field": field}]})
 
 
 def validate_list_options(*, watch: bool, resource_version: str | None, match: str | None,
@@ -116,7 +117,7 @@ def validate_list_options(*, watch: bool, resource_version: str | None, match: s
     if match:
         if match not in ("NotOlderThan", "Exact"):
             raise _list_options_invalid(f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
-                                        f'"Exact", "NotOlderThan", ""')
+                                        f'"Exact", "NotOlderThan", ""', "FieldValueNotSupported")
         if not watch and not resource_version:
             raise _list_options_invalid("resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden "
                                         "unless resourceVersion is provided")
@@ -316,11 +317,16 @@ class Storage:
         if node is not None and not overlay:
             keys = sorted(k for k in table.by_node.get(node, ()) if k >= lo and (hi is None or k < hi))  # type: ignore[union-attr]
             source = (table.objects[k] for k in keys)
+        elif not overlay:
+            ordered = table.keys if not lo and hi is None else table.keys.irange(lo, hi, inclusive=(True, False))
+            source = map(table.objects.__getitem__, ordered)
         else:
             source = self._snapshot(table, lo, hi, overlay)
-        items: list[StoredObject] = []
         matches = flt.matches
         check = not (flt.label_empty and not flt.field_terms)
+        if not limit:  # one page: the whole selection in one pass
+            return ListResult(list(filter(matches, source)) if check else list(source), at, None, None)
+        items: list[StoredObject] = []
         for obj in source:
             if check and not matches(obj):
                 continue

@@ -209,19 +209,34 @@ class Watcher:
         """Route a committed event through this watcher's selection (upstream's cacher rules)."""
         flt = self.filter
         if flt.everything:
-            self.push(event.type, event)
+            kind = event.type
+        elif event.type == DELETED:
+            if event.prev is None or not flt.matches(event.obj):
+                return
+            kind = DELETED
+        else:
+            cur = flt.matches(event.obj)
+            prev = event.prev is not None and flt.matches(event.prev)
+            if cur:
+                kind = MODIFIED if prev else ADDED
+            elif prev:
+                kind = DELETED_PREV
+            else:
+                return
+        # push(), inlined: this runs once per watcher per write
+        if self.closed:
             return
-        cur = event.type != DELETED and flt.matches(event.obj)
-        prev = event.prev is not None and flt.matches(event.prev if event.type != DELETED else event.obj)
-        if event.type == DELETED:
-            if prev:
-                self.push(DELETED, event)
-        elif cur and prev:
-            self.push(MODIFIED, event)
-        elif cur:
-            self.push(ADDED, event)
-        elif prev:
-            self.push(DELETED_PREV, event)
+        q = self.queue
+        if len(q) >= self.max_buffer:
+            self.overflowed = True
+            self.close()
+            return
+        q.append((kind, event))
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            if not w.done():
+                w.set_result(None)
 
     def close(self) -> None:
         if self.closed:
@@ -240,9 +255,14 @@ class Watcher:
         return self.closed and not self.queue
 
     def get_nowait(self) -> tuple[str, Any] | None:
-        if self.queue:
-            item = self.queue.popleft()
-            self._note(item)
+        q = self.queue
+        if q:
+            item = q.popleft()
+            kind = item[0]  # _note(), inlined
+            if kind == BOOKMARK or kind == INITIAL_END:
+                self.last_rv = item[1]
+            elif kind != ERROR:
+                self.last_rv = item[1].rv
             return item
         return None
 
@@ -307,6 +327,8 @@ def bookmark_bytes(rtype: "ResourceType", rv: int, initial_events_end: bool = Fa
 
 def encode_item(rtype: "ResourceType", kind: str, payload: Any) -> bytes:
     """The wire line for a watcher item."""
+    if payload.__class__ is Event:
+        return payload.line(kind)
     if kind == BOOKMARK or kind == INITIAL_END:
         return _LINE_HEAD[BOOKMARK] + bookmark_bytes(rtype, payload, kind == INITIAL_END) + b"}\n"
     if kind == ERROR:

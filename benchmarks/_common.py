@@ -46,24 +46,30 @@ def machine_line() -> str:
 
 
 # ---- timing -------------------------------------------------------------------------------
-def timed(fn: Callable[[], Any]) -> float:
+# CPU time of the calling thread: what one core spends, whatever else the machine is running
+# (benchmarks here are single-threaded and in process; a shared CI box or laptop is noisy).
+CLOCK = time.thread_time
+
+
+def timed(fn: Callable[[], Any], clock: Callable[[], float] = CLOCK) -> float:
     """Seconds one call of ``fn`` takes (garbage collection off while it runs)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        return time.perf_counter() - t0
+        return clock() - t0
     finally:
         if enabled:
             gc.enable()
 
 
-def repeat(fn: Callable[[], Any], *, runs: int, warmup: int = 1) -> list[float]:
+def repeat(fn: Callable[[], Any], *, runs: int, warmup: int = 1,
+           clock: Callable[[], float] = CLOCK) -> list[float]:
     """Seconds per call over ``runs`` calls, after ``warmup`` unmeasured ones."""
     for _ in range(warmup):
         fn()
-    return [timed(fn) for _ in range(runs)]
+    return [timed(fn, clock) for _ in range(runs)]
 
 
 def median(xs: Sequence[float]) -> float:

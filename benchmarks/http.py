@@ -1,6 +1,6 @@
 """kubesim's HTTP path against reference servers on the same machine, in the same run.
 
-    python -m benchmarks.http            # full: 3 runs of each figure, median (~3-4 minutes)
+    python -m benchmarks.http            # full: 3 runs of each figure, median (~3 minutes)
     python -m benchmarks.http --quick    # 1 run of each (under a minute)
 
 ``make bench-http`` installs what this needs (wrk, nginx, kmock). Every server runs pinned to
@@ -10,12 +10,16 @@ traffic is on 127.0.0.1, every run has a fixed duration.
 Figures (the LAST line printed is one JSON object with all of them):
 
 - get_vs_nginx, get_vs_kmock: requests/s of ``GET /clusters/c1/api/v1/namespaces/default/pods/p-0``
-  on kubesim (``apiserver.server.Server``, uvicorn with httptools + uvloop, metrics on, as
-  ``kubesim serve`` runs; the cluster holds 10,000 pods) over nginx serving the same bytes as a
-  static file (one worker) and over kmock 0.8's KubernetesEmulator (aiohttp, uvloop too)
-  holding that one pod (its best case: kmock scans every object on a GET). wrk -t1 -c32.
+  on kubesim (``apiserver.server.Server.serve()`` on uvicorn with httptools + uvloop, metrics
+  on; the cluster holds 10,000 pods) over nginx serving the same bytes as a static file (one
+  worker) and over kmock 0.8's KubernetesEmulator (aiohttp, uvloop too) holding that one pod
+  (its best case: kmock scans every object on a GET, and matches every request against every
+  request it has served, so it gets a fresh process for every run). wrk -t1 -c32.
 - list_vs_nginx: bytes/s of the 10,000-pod PodList (``GET .../namespaces/default/pods``,
   ~7.7 MB) on kubesim over nginx serving the identical bytes. wrk -t1 -c4.
+- get_vs_nginx_cpu, list_vs_nginx_cpu (extras): the same ratios from the servers' CPU time per
+  request (/proc/PID/stat over each run): what each would do with a whole core. Unlike req/s,
+  they hold when other work shares the machine (the core shares printed tell how much).
 - watch_events_per_s, watch_p99_ms: 1,000 watch streams on the namespace's pods, opened by one
   asyncio client process (raw HTTP/1.1 protocol objects, counting ``}\\n`` line ends); the
   server process patches pods at a steady rate (a burst every 10 ms), each patch stamping
@@ -23,7 +27,8 @@ Figures (the LAST line printed is one JSON object with all of them):
   (one clock: same machine). Events delivered per second across all streams during the
   measured window, and the 99th percentile of the delivery latency (every 10th stream sampled).
   Several write rates are run; the headline is the highest rate delivered in full (>= 97% of
-  offered, no stream dropped).
+  offered, no stream dropped), with its p99 (``watch_p99_ms_at_lowest_rate``: the p99 of the
+  lightest run at or above 50,000 events/s).
 """
 from __future__ import annotations
 
@@ -310,10 +315,17 @@ def run(quick: bool, streams: int, pods: int, rates: list[float]) -> dict[str, A
     size = len(list_body)
     sustained = [w for w in watch_runs if w["delivered_ratio"] >= 0.97 and w["closed"] == 0 and w["non_200"] == 0]
     head = max(sustained or watch_runs, key=lambda w: w["events_per_s"])
+    at_target = [w for w in sustained if w["offered_per_s"] >= TARGETS["watch_events_per_s"]]
+    low = min(at_target, key=lambda w: w["offered_per_s"]) if at_target else None
     return {
         "get_vs_nginx": k_get / n_get, "get_vs_kmock": k_get / m_get, "list_vs_nginx": k_list / n_list,
         "watch_events_per_s": head["events_per_s"], "watch_p99_ms": head["p99_ms"],
         "watch_sustained": bool(sustained),
+        "watch_p99_ms_at_lowest_rate": low["p99_ms"] if low else None,   # the lightest run at/over the target
+        # The same ratios from server CPU per request: what each server could do with a whole core.
+        # Robust to other work on the machine (which the req/s ratios are not); see core shares.
+        "get_vs_nginx_cpu": _median(get["nginx"], "cpu_us_per_req") / _median(get["kubesim"], "cpu_us_per_req"),
+        "list_vs_nginx_cpu": _median(lst["nginx"], "cpu_us_per_req") / _median(lst["kubesim"], "cpu_us_per_req"),
         "get_rps": {"kubesim": k_get, "nginx": n_get, "kmock": m_get},
         "get_p99_ms": {k: _median(v, "p99_ms") for k, v in get.items()},
         "get_cpu_us_per_req": {k: _median(v, "cpu_us_per_req") for k, v in get.items()},
@@ -354,6 +366,36 @@ def watch_run(ks: Proc, port: int, pin_load: list[str], streams: int, rate: floa
     return res
 
 
+# Written with every run's figures: what was changed in apiserver/ for this benchmark, measured
+# when it was made (2 cores shared with other work: each figure is a same-run before/after).
+OPTIMISATIONS = """
+Optimisations made with this benchmark (before -> after, measured when made; the machine was shared
+with other work, so each is a same-run comparison):
+
+| change | effect |
+|---|---|
+| `responses.list_bytes`: one copy of the items instead of three (now via the store's `objects.join_list`, the same idea); `handlers._list`: no per-item branch | 10k-pod LIST: server CPU 9.5 -> 5.4 ms per list (full runs, before/after trees); 70 -> 102 lists/s back to back |
+| `handlers._table_request`: skip Accept parsing when the header has no `Table`; `request.parse_resource_path`: `"" in rest` | in-process app cost of a GET 16.4 -> 13.7 us (median of 5 alternating runs); server CPU per GET 41 -> 38-39 us |
+| `server.Server`: uvicorn `proxy_headers=False` (no X-Forwarded-* middleware; nothing reads the client address) | ~5% less server CPU per tiny GET, +6% requests (both servers at once, 5 of 5 rounds) |
+| `server.bind`: the listening socket is created with `IPPROTO_TCP`, so asyncio sets `TCP_NODELAY` on accepted sockets | `kubesim serve` (plain asyncio loop): 21.6 -> 1,772 req/s with one connection (every answer had waited ~40 ms for a delayed ACK), 662 -> 4,804 req/s with 32; the uvloop server measured here sets it itself |
+| `watch.Watcher.get`: one timer per wait instead of `wait_for(shield(...))` | watch run at 60k events/s: GC 4.2 -> 2.8 s, p50 delivery 110 -> 80 ms |
+| `server.tune_gc` in `Server.serve()`: young-generation GC threshold 700 -> 20,000 | same run: GC 2.5 -> 0.02 s per 10 s, p99 470 -> 130-220 ms; full runs: p99 at 100k events/s 286 -> 129 ms, 150k events/s 93% -> 98% delivered, 200k events/s 75% (p99 2.4 s) -> 98% (p99 0.6 s) |
+| tried and removed: a uvicorn protocol subclass writing the response head and first body bytes in one `send()` | 5-10% MORE server CPU per GET (both at once, 6 of 6 rounds) |
+
+Targets: list_vs_nginx (>= 0.8) holds by req/s in some runs only (0.66, 0.72, 0.81 in three full
+runs on this shared machine), where the client, not the servers, is the limit (nginx used ~30-40%
+of its core). By CPU per list kubesim is at ~0.45-0.5 of nginx, so with both servers saturated it
+misses 0.8 by ~40%. Both pay the kernel's copy of 7.7 MB into the socket (~2.5 ms of CPU: nginx's
+whole cost, with sendfile); kubesim adds ~3 ms of Python per list (the app alone, called
+in-process without a socket, takes 2.7-4 ms: the store's walk of 10,000 records, the list of
+their bytes, the 7.7 MB join into fresh memory, freeing the last one). Closing that gap would
+take not building the list per request at all (e.g. a response cache keyed by the cluster's
+resourceVersion), which this benchmark's unchanging store would flatter.
+get_vs_nginx passes by req/s and by CPU (~0.4): uvicorn's per-request work (parsing, the ASGI
+cycle, a task per request, two writes) is ~30 us of kubesim's ~35-40 us; the app's own is ~10 us.
+"""
+
+
 def _fmt_rate(x: float) -> str:
     return f"{x:,.0f}/s"
 
@@ -366,7 +408,8 @@ def report(res: dict[str, Any], argv: Sequence[str]) -> tuple[list[C.Row], str]:
         C.Row("GET pod: kubesim req/s", _fmt_rate(g["kubesim"]), f"nginx {_fmt_rate(g['nginx'])}"),
         C.Row("  server CPU per GET", f"{gc['kubesim']:.0f} us ({gs['kubesim']:.0%} of a core)",
               f"nginx {gc['nginx']:.0f} us ({gs['nginx']:.0%}), kmock {gc['kmock']:.0f} us ({gs['kmock']:.0%})"),
-        C.Row("  get_vs_nginx", f"{res['get_vs_nginx']:.3f}", "", ">= 0.33",
+        C.Row("  get_vs_nginx", f"{res['get_vs_nginx']:.3f}", f"by CPU per request: {res['get_vs_nginx_cpu']:.3f}",
+              ">= 0.33",
               C.verdict(res["get_vs_nginx"] >= TARGETS["get_vs_nginx"])),
         C.Row("  get_vs_kmock", f"{res['get_vs_kmock']:.2f}", f"kmock {_fmt_rate(g['kmock'])}", ">= 3",
               C.verdict(res["get_vs_kmock"] >= TARGETS["get_vs_kmock"])),
@@ -375,7 +418,8 @@ def report(res: dict[str, Any], argv: Sequence[str]) -> tuple[list[C.Row], str]:
               f"nginx {l['nginx'] / 1e9:.2f} GB/s ({res['list_rps']['nginx']:.0f}/s)"),
         C.Row("  server CPU per LIST", f"{lc['kubesim']:.1f} ms ({ls['kubesim']:.0%} of a core)",
               f"nginx {lc['nginx']:.1f} ms ({ls['nginx']:.0%})"),
-        C.Row("  list_vs_nginx", f"{res['list_vs_nginx']:.3f}", "", ">= 0.8",
+        C.Row("  list_vs_nginx", f"{res['list_vs_nginx']:.3f}", f"by CPU per request: {res['list_vs_nginx_cpu']:.3f}",
+              ">= 0.8",
               C.verdict(res["list_vs_nginx"] >= TARGETS["list_vs_nginx"])),
     ]
     for w in res["watch_runs"]:
@@ -388,7 +432,9 @@ def report(res: dict[str, Any], argv: Sequence[str]) -> tuple[list[C.Row], str]:
                       "highest rate delivered in full" if res["watch_sustained"] else "NOT delivered in full",
                       ">= 50,000/s", C.verdict(res["watch_events_per_s"] >= TARGETS["watch_events_per_s"]
                                                and res["watch_sustained"])))
-    rows.append(C.Row("  watch_p99_ms", f"{res['watch_p99_ms']:.1f} ms" if res["watch_p99_ms"] is not None else "-"))
+    rows.append(C.Row("  watch_p99_ms", f"{res['watch_p99_ms']:.1f} ms" if res["watch_p99_ms"] is not None else "-",
+                      "at the headline rate" + (f"; {res['watch_p99_ms_at_lowest_rate']:.1f} ms at the lightest rate "
+                                                ">= 50,000/s" if res["watch_p99_ms_at_lowest_rate"] is not None else "")))
     rows.append(C.Row("load average (1 min) start / end", f"{res['loadavg']['start']:.2f} / {res['loadavg']['end']:.2f}",
                       "other work on the machine skews every figure" if max(res["loadavg"].values()) > 1.5 else ""))
     cmd = C.command_line(MODULE, argv)
@@ -400,10 +446,14 @@ def report(res: dict[str, Any], argv: Sequence[str]) -> tuple[list[C.Row], str]:
         "",
         f"kubesim: `apiserver.server.Server` (uvicorn, httptools, {res['loop']}, metrics on), {res['pods']:,} pods "
         f"of ~{res['pod_bytes']} B in cluster c1. nginx: 1 worker, static files with the identical bytes. "
-        "kmock 0.8: KubernetesEmulator on aiohttp (uvloop), holding the one pod. GET: wrk -t1 -c32; LIST: "
+        "kmock 0.8: KubernetesEmulator on aiohttp (uvloop), holding the one pod, a fresh process per run (it "
+        "matches each request against every request it has served, so it slows as it serves). CPU per request: "
+        "the server's user + system time over the run (/proc), nginx's worker included; the share of a core says "
+        "how much of core 0 the server got (other work on the machine takes the rest). GET: wrk -t1 -c32; LIST: "
         f"wrk -t1 -c4, {res['list_bytes'] / 1e6:.2f} MB per answer. Watch: one client process, raw HTTP/1.1, "
         f"patches in bursts every {WATCH_TICK * 1000:g} ms, latency = receive time - write time stamped in an "
         "annotation (every 10th stream sampled).",
+        OPTIMISATIONS,
     ])
     return rows, md
 
@@ -417,7 +467,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rates", default="", help="watch write rates per second, comma separated")
     p.add_argument("--no-results", action="store_true", help="do not rewrite benchmarks/RESULTS.md")
     a = p.parse_args(argv)
-    rates = [float(x) for x in a.rates.split(",") if x] or ([60.0] if a.quick else [50.0, 75.0, 100.0])
+    rates = [float(x) for x in a.rates.split(",") if x] or ([60.0] if a.quick else [50.0, 100.0, 150.0, 200.0])
     print(f"{MODULE}: {C.machine_line()}", flush=True)
     res = run(a.quick, a.streams, a.pods, rates)
     rows, md = report(res, argv)

@@ -120,7 +120,8 @@ def test_fault_log_is_json_lines_and_counts() -> None:
     with serve(PLAN) as (srv, h):
         t0 = time.time()
         for i in range(3):
-            assert h.post(f"/clusters/c1{CM}", json=cm(f"x{i}"), headers={"User-Agent": f"tester/{i}"}).status_code == 429
+            r = h.post(f"/clusters/c1{CM}", json=cm(f"x{i}"), headers={"User-Agent": f"tester/{i}"})
+            assert r.status_code == 429
         assert h.get(f"/clusters/c2{CM}", headers={"User-Agent": "lister"}).status_code == 200
         assert h.get("/clusters/c2/api/v1/nodes").status_code == 200
         r = h.get(f"{FAULTS}/log")

@@ -148,8 +148,10 @@ def test_longrunning_requests_while_a_watch_is_open_and_watch_events() -> None:
         release = threading.Event()
         lines: list[bytes] = []
 
+        rv = httpx.get(f"{srv.url}/clusters/m1{CM}").json()["metadata"]["resourceVersion"]
+
         def watch() -> None:
-            with httpx.Client() as h, h.stream("GET", f"{srv.url}/clusters/m1{CM}?watch=1&resourceVersion=1") as r:
+            with httpx.Client() as h, h.stream("GET", f"{srv.url}/clusters/m1{CM}?watch=1&resourceVersion={rv}") as r:
                 assert r.status_code == 200
                 opened.set()
                 for line in r.iter_lines():
@@ -167,6 +169,7 @@ def test_longrunning_requests_while_a_watch_is_open_and_watch_events() -> None:
         assert total(s, "apiserver_longrunning_requests", **key) == 1
         assert total(s, "apiserver_longrunning_requests") == 1
         assert total(s, "apiserver_request_total", verb="WATCH") == 0  # counted when it ends
+        assert total(s, "apiserver_request_total", verb="LIST") == 1
         httpx.post(f"{srv.url}/clusters/m1{CM}", json=cm("w0")).raise_for_status()
         httpx.post(f"{srv.url}/clusters/m1{CM}", json=cm("w1")).raise_for_status()
         for _ in range(200):

@@ -19,7 +19,7 @@ them); they are compared only for owners that still exist.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import hypothesis.strategies as st
@@ -170,7 +170,8 @@ class MCluster:
         for k, o in self.objs.items():
             refs = o.refs if not o.deleting else [r for r in o.refs if r[0] in live]
             objs[k] = (o.uid, tuple(sorted(o.labels.items())), tuple(o.fins), o.deleting, tuple(refs), o.payload())
-        return Snapshot(objs, dict(self.ns), live, {k: o for k, o in self.objs.items()})
+        raw = {k: replace(o, labels=dict(o.labels), fins=list(o.fins), refs=list(o.refs)) for k, o in self.objs.items()}
+        return Snapshot(objs, dict(self.ns), live, raw)
 
 
 @dataclass
@@ -590,8 +591,7 @@ class StoreMachine(RuleBasedStateMachine):
             else:
                 body = c.get_object(POD, o.ns, o.name)
                 body["status"]["phase"] = phase
-                body["metadata"]["labels"] = {"ignored": "by-status"}  # only .status changes on /status
-                body["spec"]["nodeName"] = "ignored"
+                body["spec"]["nodeName"] = "ignored"  # /status never changes the spec
                 c.update(POD, o.ns, o.name, body, subresource="status")
             o.phase = phase
         self._end(before, ci, probe)
@@ -601,6 +601,17 @@ class StoreMachine(RuleBasedStateMachine):
     def delete(self, ci, pick, policy, probe):
         before = self._begin()
         o = self._target(ci, pick, lambda o: not o.deleting)
+        if o is not None:
+            self._delete(ci, o, policy)
+        self._end(before, ci, probe)
+
+    @rule(ci=clusters, pick=picks, policy=st.sampled_from((None, "Background", "Foreground", "Orphan")),
+          probe=probes())
+    def delete_owner(self, ci, pick, policy, probe):
+        """The garbage collector's cases: delete an object that others name as their owner."""
+        before = self._begin()
+        m = self.models[ci]
+        o = self._target(ci, pick, lambda o: not o.deleting and bool(m.dependents(o.uid)))
         if o is not None:
             self._delete(ci, o, policy)
         self._end(before, ci, probe)
@@ -637,8 +648,9 @@ class StoreMachine(RuleBasedStateMachine):
             if m.ns[ns] == "Active":
                 m.delete_namespace(ns)
                 m.settle()
-            assert gone == (ns not in m.ns)
-            if not gone:
+            if gone:  # (not gone, yet gone from the model: pods in their grace period, reaped below)
+                assert ns not in m.ns
+            else:
                 assert rec.decode()["status"]["phase"] == "Terminating"
         self._end(before, ci, probe)
 

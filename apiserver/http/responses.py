@@ -6,6 +6,7 @@ from typing import Any, Awaitable, Callable
 import orjson
 
 from .. import errors
+from ..objects import join_list
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 JSON = b"application/json"
@@ -54,10 +55,4 @@ def list_bytes(api_version: str, list_kind: str, rv: int, continue_token: str | 
             meta += b',"remainingItemCount":' + str(remaining).encode()
     meta += b"}"
     head = b'{"kind":"' + list_kind.encode() + b'","apiVersion":"' + api_version.encode() + b'","metadata":' + meta
-    if not items:
-        return head + b',"items":[]}'
-    # One copy of the (possibly many MB of) items: head and tail ride on the first and last item.
-    parts = list(items)
-    parts[0] = head + b',"items":[' + parts[0]
-    parts[-1] = parts[-1] + b"]}"
-    return b",".join(parts)
+    return join_list(head + b',"items":[', items, b"]}")  # one copy of the (possibly many MB of) items
