@@ -1,6 +1,7 @@
 """Object validation as kube-apiserver does it: names, labels, and the metadata rules of writes."""
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -69,27 +70,20 @@ def label_errors(labels: Any, field: str = "metadata.labels") -> list[dict[str, 
         return [errors.field_error(field, "FieldValueInvalid", "Invalid value: must be a map of strings")]
     out = []
     for k, v in labels.items():
-        if v.__class__ is str and k in _valid_label_keys and v in _valid_label_values:
-            continue  # seen valid before: a workload's pods repeat the same labels
-        n = len(out)
+        if k.__class__ is str and v.__class__ is str and _valid_label(k, v):
+            continue  # memoised: a workload's pods repeat the same labels
         out.extend(qualified_name_errors(k, field))
         if not isinstance(v, str):
             out.append(_invalid_value(field, v, "must be a string"))
         elif len(v) > 63 or (v and not _qualified_re.match(v)):
             out.append(_invalid_value(field, v, LABEL_VALUE_MSG if len(v) <= 63 else "must be no more than 63 characters"))
-        elif len(out) == n and k.__class__ is str and v.__class__ is str:
-            if len(_valid_label_values) >= _VALID_LABELS_MAX:
-                _valid_label_keys.clear()
-                _valid_label_values.clear()
-            _valid_label_keys.add(k)
-            _valid_label_values.add(v)
     return out
 
 
-# Label keys and values already found valid (bounded; cleared when full).
-_valid_label_keys: set[str] = set()
-_valid_label_values: set[str] = set()
-_VALID_LABELS_MAX = 1 << 14
+@functools.lru_cache(maxsize=1 << 14)
+def _valid_label(key: str, value: str) -> bool:
+    """A pure check, memoised (bounded): the label pair is valid."""
+    return not qualified_name_errors(key, "") and len(value) <= 63 and (not value or bool(_qualified_re.match(value)))
 
 
 def qualified_name_errors(key: Any, field: str) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 import urllib.request
-from typing import Sequence
+from typing import Any, Sequence
 
 from apiserver.faults import FaultPlan, FaultPlanError
 from apiserver.kubeconfig import cluster_url, kubeconfig, write_kubeconfigs
@@ -62,11 +62,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  fault plan: {args.faults} ({len(faults.rules)} rules, seed {faults.seed})")
     sys.stdout.flush()
     try:
-        asyncio.run(server.serve())
+        _run(server.serve())
     except KeyboardInterrupt:
         pass
     print("kubesim: stopped")
     return 0
+
+
+def _run(coro: Any) -> None:
+    """uvloop when installed (uvicorn[standard] brings it): fewer microseconds per request and per watch event."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+    else:
+        uvloop.run(coro)
 
 
 def cmd_kubeconfig(args: argparse.Namespace) -> int:

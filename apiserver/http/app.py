@@ -187,24 +187,17 @@ class KubeApp:
         if metrics is None:
             await handle_resource(cluster, info, scope, receive, send, query, self.config, cluster.clock.now(), extras)
             return
-        status = 0
-
-        def recording_send(message: dict[str, Any]) -> Awaitable[None]:
-            # Not a coroutine function: it hands back send's own awaitable, so no extra frame per message.
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            return send(message)
-
         scope_label = "resource" if info.name or verb == "create" else ("namespace" if info.namespace else "cluster")
         long_key = None  # scope_label: metrics.scope_of, inlined
         if verb == "watch":
             long_key = metrics.cluster_labels(cluster.name) + ("WATCH", info.group, info.version, info.resource,
                                                                info.subresource or "", scope_label, "apiserver")
             metrics.longrunning.inc(long_key)
+        status = 500  # unless the handler finishes or raises a Status (e.g. the task is cancelled)
         try:
-            await handle_resource(cluster, info, scope, receive, recording_send, query, self.config,
+            await handle_resource(cluster, info, scope, receive, send, query, self.config,
                                   cluster.clock.now(), extras)
+            status = info.code  # handlers record their success code: no wrapper around send
         except errors.StatusError as e:
             status = e.code
             raise
@@ -215,7 +208,7 @@ class KubeApp:
             if long_key is not None:
                 metrics.longrunning.dec(long_key)
             metrics.observe_request(cluster.name, verb, bool(query.get("dryRun")), info.group, info.version,
-                                    info.resource, info.subresource or "", scope_label, status or 200,
+                                    info.resource, info.subresource or "", scope_label, status,
                                     time.perf_counter() - start)
 
     def _count_faults(self, decision: Decision) -> None:

@@ -66,7 +66,7 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
                 await _list(cluster, rtype, ns, scope, send, query, clock_now)
         elif method == "POST":
             info.verb = "create"
-            await _create(cluster, rtype, ns, scope, receive, send, query)
+            info.code = await _create(cluster, rtype, ns, scope, receive, send, query)
         elif method == "DELETE":
             info.verb = "deletecollection"
             await _delete_collection(cluster, rtype, ns, scope, receive, send, query)
@@ -96,7 +96,7 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
             await send_bytes(send, 200, as_version(rtype, rec.data))
     elif method == "PATCH":
         info.verb = "patch"
-        await _patch(cluster, rtype, ns, name, sub, scope, receive, send, query)
+        info.code = await _patch(cluster, rtype, ns, name, sub, scope, receive, send, query)
     elif method == "DELETE" and sub is None:
         info.verb = "delete"
         await _delete(cluster, rtype, ns, name, scope, receive, send, query)
@@ -198,17 +198,18 @@ async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, sco
 
 
 async def _create(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,
-                  send: Send, query: Query) -> None:
+                  send: Send, query: Query) -> int:
     body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind)
     if not isinstance(body, dict):
         raise errors.bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
     rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=query.get("fieldManager"),
                          copy=False)
     await send_bytes(send, 201, as_version(rtype, rec.data))
+    return 201
 
 
 async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, sub: str | None,
-                 scope: dict[str, Any], receive: Any, send: Send, query: Query) -> None:
+                 scope: dict[str, Any], receive: Any, send: Send, query: Query) -> int:
     content_type = header(scope, b"content-type").split(";", 1)[0].strip().lower()
     allowed = CR_PATCH_TYPES if rtype.custom else PATCH_TYPES
     if content_type not in allowed:
@@ -219,12 +220,14 @@ async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, nam
         current = cluster.get_scale(rtype, ns, name)
         patched = json_patch(current, body) if content_type == "application/json-patch+json" else merge_patch(current, body)
         await send_json(send, 200, cluster.set_scale(rtype, ns, name, patched))
-        return
+        return 200
     force = bool(query.flag("force"))
     existed = cluster.storage.current(rtype, cluster.key(rtype, ns, name)) is not None
     rec = cluster.patch(rtype, ns, name, content_type, body, subresource=sub, dry_run=query.dry_run(),
                         field_manager=query.get("fieldManager"), force=force)
-    await send_bytes(send, 200 if existed else 201, as_version(rtype, rec.data))
+    code = 200 if existed else 201
+    await send_bytes(send, code, as_version(rtype, rec.data))
+    return code
 
 
 def _delete_options(body: bytes, content_type: str, query: Query) -> dict[str, Any]:

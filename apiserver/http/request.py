@@ -28,6 +28,7 @@ class RequestInfo:
     name: str | None = None
     subresource: str | None = None
     verb: str = ""  # get, list, watch, create, update, patch, delete, deletecollection
+    code: int = 200  # the status a successful handler answered (201 for creates), read by metrics
 
 
 def request_verb(method: str, info: RequestInfo, query: "Query") -> str:
