@@ -14,7 +14,7 @@ import orjson
 
 from . import errors
 from .clock import Clock, RealClock, TimestampFormatter
-from .defaults import apply_create_defaults
+from .defaults import NAMESPACE_NAME_LABEL, apply_create_defaults
 from .lifecycle import Lifecycle
 from .objects import StoredObject, object_key
 from .resources import CRDS, NAMESPACES, Registry, ResourceType
@@ -384,6 +384,7 @@ class ClusterStore(Lifecycle):
             validate_metadata(rtype, result, prev.name)
         if rtype is NAMESPACES and subresource != "status":
             result["spec"] = old.get("spec", result.get("spec"))  # spec.finalizers change only via /finalize
+            meta["labels"] = {**(meta.get("labels") or {}), NAMESPACE_NAME_LABEL: prev.name}
         if rtype.tracks_generation and self._spec_changed(rtype, old, result):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
         result = self._normalise(rtype, result)

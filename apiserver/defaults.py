@@ -30,9 +30,14 @@ def _pod(obj: dict[str, Any]) -> None:
         obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
 
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 def _namespace(obj: dict[str, Any]) -> None:
     obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
     obj["status"] = {"phase": "Active"}
+    meta = obj["metadata"]  # upstream's Canonicalize: every namespace is labelled with its name
+    meta["labels"] = {**(meta.get("labels") or {}), NAMESPACE_NAME_LABEL: meta.get("name", "")}
 
 
 def _deployment(obj: dict[str, Any]) -> None:

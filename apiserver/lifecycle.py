@@ -289,6 +289,17 @@ class Lifecycle:
             for t in self.registry.remove_crd(old):
                 self.storage.drop_table(t)
 
+    def _cascade(self: "ClusterStore", rtype: ResourceType, rec: StoredObject, policy: str,
+                 grace: int | None = None) -> None:
+        """A delete the control plane itself issues: an object already gone (reaped, or collected by
+        an earlier step of the same cascade) is simply done, as it is for the garbage collector."""
+        try:
+            self.delete(rtype, rec.namespace or None, rec.name, propagation_policy=policy,
+                        grace_period_seconds=grace)
+        except errors.StatusError as e:
+            if e.code != 404:
+                raise
+
     def _find_owner(self: "ClusterStore", ref: dict[str, Any], namespace: str
                     ) -> tuple[ResourceType, StoredObject] | None:
         rtype = self._rtype_for(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
@@ -320,7 +331,7 @@ class Lifecycle:
             if alive:
                 self._drop_owner_refs(rtype, cur, obj, {r["uid"] for r in refs} - {r["uid"] for r in alive})
             elif "deletionTimestamp" not in obj["metadata"]:
-                self.delete(rtype, cur.namespace or None, cur.name, propagation_policy="Background")
+                self._cascade(rtype, cur, "Background")
         self._dependents.pop(uid, None)
 
     def _drop_owner_refs(self: "ClusterStore", rtype: ResourceType, rec: StoredObject, obj: dict[str, Any],
@@ -351,7 +362,7 @@ class Lifecycle:
             if solid:  # upstream's GC keeps it, dropping only its dangling and waiting references
                 self._drop_owner_refs(rtype, cur, obj, {r["uid"] for r in refs} - solid)
             else:
-                self.delete(rtype, cur.namespace or None, cur.name, propagation_policy=policy)
+                self._cascade(rtype, cur, policy)
 
     def _solid_owner(self: "ClusterStore", ref: dict[str, Any], namespace: str) -> bool:
         """An owner that exists and is not waiting in foreground deletion (upstream's "solid")."""
@@ -385,7 +396,7 @@ class Lifecycle:
             for key in list(t.keys.irange(lo, hi, inclusive=(True, False))):
                 rec = t.objects.get(key)
                 if rec is not None and b'"deletionTimestamp"' not in rec.data:
-                    self.delete(t.rtype, ns, rec.name, propagation_policy="Background", grace_period_seconds=0)
+                    self._cascade(t.rtype, rec, "Background", 0)
 
     def _custom_resources_left(self: "ClusterStore", crd: dict[str, Any]) -> bool:
         spec = crd.get("spec") or {}
@@ -402,4 +413,4 @@ class Lifecycle:
         for key in list(t.keys):
             rec = t.objects.get(key)
             if rec is not None and b'"deletionTimestamp"' not in rec.data:
-                self.delete(t.rtype, rec.namespace or None, rec.name, propagation_policy="Background")
+                self._cascade(t.rtype, rec, "Background")

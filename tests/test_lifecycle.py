@@ -343,6 +343,20 @@ def test_namespace_deletion(store: ClusterStore) -> None:
     assert store.list(CMS, "team").items == []
 
 
+def test_namespaces_carry_their_name_label(store: ClusterStore) -> None:
+    """kube-apiserver labels every namespace kubernetes.io/metadata.name=<name>, and keeps it so."""
+    assert meta(store, NAMESPACES, None, "default")["labels"] == {"kubernetes.io/metadata.name": "default"}
+    rec = store.create(NAMESPACES, None, {"metadata": {"name": "team", "labels": {"a": "b",
+                                                                                  "kubernetes.io/metadata.name": "x"}}})
+    assert rec.decode()["metadata"]["labels"] == {"a": "b", "kubernetes.io/metadata.name": "team"}
+    body = rec.decode()
+    body["metadata"]["labels"] = {"c": "d"}
+    out = store.update(NAMESPACES, None, "team", body).decode()
+    assert out["metadata"]["labels"] == {"c": "d", "kubernetes.io/metadata.name": "team"}
+    sel = "kubernetes.io/metadata.name in (team,default)"
+    assert [o.name for o in store.list(NAMESPACES, None, label_selector=sel).items] == ["default", "team"]
+
+
 def test_empty_namespace_goes_at_once(store: ClusterStore) -> None:
     store.create(NAMESPACES, None, {"metadata": {"name": "empty"}})
     _, gone = store.delete(NAMESPACES, None, "empty")
