@@ -26,6 +26,8 @@ from apiserver.faults import FaultPlan, RequestContext
 from apiserver.multiplexer import Multiplexer
 from apiserver.server import Server
 
+from helpers import kubesim_serve
+
 CM = "/api/v1/namespaces/default/configmaps"
 KUBESIM = os.path.join(os.path.dirname(sys.executable), "kubesim")
 
@@ -126,27 +128,8 @@ def serve_process(tmp_path: Any, plan: dict[str, Any], *args: str) -> Iterator[s
     """``kubesim serve --faults PLAN`` in its own process (its own GIL: client timings stay clean)."""
     f = tmp_path / "plan.yaml"
     f.write_text(yaml.safe_dump(plan))
-    proc = subprocess.Popen([KUBESIM, "serve", "--port", "0", "--cluster", "c1", "--faults", str(f), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        url = None
-        for line in proc.stdout:
-            m = re.search(r"serving 1 cluster\(s\) on (http://\S+)", line)
-            if m:
-                url = m.group(1)
-                break
-        assert url, proc.stderr.read() if proc.stderr else ""
-        for _ in range(200):
-            try:
-                httpx.get(url + "/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.025)
+    with kubesim_serve("--cluster", "c1", "--faults", str(f), *args) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def test_latency_percentiles_over_http(tmp_path: Any) -> None:
@@ -385,7 +368,8 @@ async def test_storage_latency_serialises_writes_per_cluster() -> None:
     assert one_cluster >= n * latency * 0.98, one_cluster
     assert two_clusters >= n // 2 * latency * 0.98, two_clusters
     assert two_clusters < one_cluster * 0.7, (one_cluster, two_clusters)
-    assert reads < n * latency / 2  # 8 reads queued behind the lock would take 8 x 40 ms
+    # 8 reads queued behind the lock would take as long as the 8 writes; relative, so a busy machine can't fail it
+    assert reads < one_cluster / 2, (reads, one_cluster)
 
 
 # ---- kubesim serve --faults with a bad plan ------------------------------------------------------

@@ -20,6 +20,8 @@ from apiserver.faults import FaultPlan
 from apiserver.multiplexer import Multiplexer
 from apiserver.server import Server
 
+from helpers import kubesim_serve
+
 CM = "/api/v1/namespaces/default/configmaps"
 KUBESIM = os.path.join(os.path.dirname(sys.executable), "kubesim")
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
@@ -235,6 +237,48 @@ def test_per_cluster_metrics_off_drops_the_cluster_label() -> None:
         with h.stream("GET", f"/clusters/m1{CM}?watch=1") as r:
             assert r.status_code == 200
             text = h.get("/metrics").text
+    assert "cluster=" not in text
+    s = parse(text)
+    assert by(s, "apiserver_request_total", ("verb", "code")) == {("LIST", "200"): 2, ("POST", "201"): 2}
+    assert total(s, "apiserver_storage_objects", resource="configmaps") == 2
+    assert total(s, "apiserver_storage_objects", resource="namespaces") == 8
+    assert total(s, "etcd_request_duration_seconds_count", operation="create") == 2
+    assert total(s, "apiserver_longrunning_requests", verb="WATCH") == 1
+
+
+def test_cli_no_cluster_metrics_flag(tmp_path: Any) -> None:
+    with kubesim_serve("--clusters", "2", "--no-cluster-metrics") as url:
+        for c in ("c1", "c2"):
+            httpx.get(f"{url}/clusters/{c}{CM}").raise_for_status()
+        text = httpx.get(f"{url}/metrics").text
+    assert "cluster=" not in text
+    s = parse(text)
+    assert by(s, "apiserver_request_total", ("verb", "code")) == {("LIST", "200"): 2, ("POST", "201"): 2}
+    assert total(s, "apiserver_storage_objects", resource="configmaps") == 2
+    assert total(s, "apiserver_storage_objects", resource="namespaces") == 8
+    assert total(s, "etcd_request_duration_seconds_count", operation="create") == 2
+    assert total(s, "apiserver_longrunning_requests", verb="WATCH") == 1
+
+
+def test_cli_no_cluster_metrics_flag(tmp_path: Any) -> None:
+    with kubesim_serve("--clusters", "2", "--no-cluster-metrics") as url:
+        for c in ("c1", "c2"):
+            httpx.get(f"{url}/clusters/{c}{CM}").raise_for_status()
+        text = httpx.get(f"{url}/metrics").text
+    assert "cluster=" not in text
+    s = parse(text)
+    assert by(s, "apiserver_request_total", ("verb", "code")) == {("LIST", "200"): 2, ("POST", "201"): 2}
+    assert total(s, "apiserver_storage_objects", resource="configmaps") == 2
+    assert total(s, "apiserver_storage_objects", resource="namespaces") == 8
+    assert total(s, "etcd_request_duration_seconds_count", operation="create") == 2
+    assert total(s, "apiserver_longrunning_requests", verb="WATCH") == 1
+
+
+def test_cli_no_cluster_metrics_flag(tmp_path: Any) -> None:
+    with kubesim_serve("--clusters", "2", "--no-cluster-metrics") as url:
+        for c in ("c1", "c2"):
+            httpx.get(f"{url}/clusters/{c}{CM}").raise_for_status()
+        text = httpx.get(f"{url}/metrics").text
     assert "cluster=" not in text
     s = parse(text)
     assert by(s, "apiserver_request_total", ("verb", "code")) == {("LIST", "200"): 2, ("POST", "201"): 2}

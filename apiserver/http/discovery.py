@@ -20,6 +20,7 @@ from typing import Any, Iterable
 import orjson
 
 from ..resources import BUILTIN, Registry, ResourceType
+from .request import media_ranges
 
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
@@ -183,20 +184,6 @@ def _api_resource_list(custom: tuple[ResourceType, ...], group: str, version: st
 
 # --- aggregated discovery (apidiscovery.k8s.io/v2) -----------------------------------------
 
-def _media_ranges(accept: str) -> Iterable[tuple[str, dict[str, str]]]:
-    """Accept header clauses in order: (type/subtype lowercased, params with lowercased keys)."""
-    for clause in accept.split(","):
-        parts = [p.strip() for p in clause.split(";")]
-        if not parts[0]:
-            continue
-        params: dict[str, str] = {}
-        for p in parts[1:]:
-            k, sep, v = p.partition("=")
-            if sep:
-                params[k.strip().lower()] = v.strip().strip('"')
-        yield parts[0].lower(), params
-
-
 def wants_aggregated(accept_header: str) -> bool:
     """True when the first clause we can satisfy asks for apidiscovery.k8s.io/v2 APIGroupDiscoveryList.
 
@@ -207,7 +194,7 @@ def wants_aggregated(accept_header: str) -> bool:
     """
     if not accept_header:
         return False
-    for mtype, params in _media_ranges(accept_header):
+    for mtype, params in media_ranges(accept_header):
         if mtype not in ("application/json", "application/*", "*/*"):
             continue
         if "as" not in params and "g" not in params and "v" not in params:

@@ -6,7 +6,7 @@ shapes (``/api/v1/namespaces/{ns}/{resource}/{name}/{subresource}`` and the ``/a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import parse_qs
 
 import orjson
@@ -113,6 +113,20 @@ class Query:
             if item not in ("All", ""):
                 raise errors.bad_request(f'unsupported dry run value "{item}"; supported values: "All"')
         return any(item == "All" for item in v)
+
+
+def media_ranges(accept: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Accept header clauses in order: (type/subtype lowercased, params with lowercased keys)."""
+    for clause in accept.split(","):
+        parts = [p.strip() for p in clause.split(";")]
+        if not parts[0]:
+            continue
+        params: dict[str, str] = {}
+        for p in parts[1:]:
+            k, sep, v = p.partition("=")
+            if sep:
+                params[k.strip().lower()] = v.strip().strip('"')
+        yield parts[0].lower(), params
 
 
 def header(scope: dict[str, Any], name: bytes) -> str:

@@ -23,6 +23,7 @@ import orjson
 from .. import errors
 from ..objects import StoredObject
 from ..resources import ResourceType
+from .request import media_ranges
 
 TABLE_V1 = "meta.k8s.io/v1"
 TABLE_V1BETA1 = "meta.k8s.io/v1beta1"
@@ -53,16 +54,9 @@ def table_api_version(accept: str) -> str | None:
     """
     if not accept:
         return None
-    for clause in accept.split(","):
-        parts = [p.strip() for p in clause.split(";")]
-        mtype = parts[0].lower()
+    for mtype, params in media_ranges(accept):
         if mtype not in ("application/json", "application/*", "*/*"):
             continue
-        params: dict[str, str] = {}
-        for p in parts[1:]:
-            k, sep, v = p.partition("=")
-            if sep:
-                params[k.strip().lower()] = v.strip().strip('"')
         if "as" not in params:
             if "g" in params or "v" in params:
                 continue
