@@ -180,6 +180,12 @@ def _fault_routes(api: FastAPI, mux: Multiplexer, app: Any) -> None:
         app.compact_all()
         return {"compacted": mux.names()}
 
+    @api.get("/kubesim/v1/clusters/{name}/offline")
+    def get_offline(name: str) -> dict[str, Any]:
+        if mux.find(name) is None:
+            raise HTTPException(404, f'cluster "{name}" not found')
+        return {"name": name, "offline": name in plan().offline}
+
     @api.put("/kubesim/v1/clusters/{name}/offline")
     def set_offline(name: str, body: Offline) -> dict[str, Any]:
         """Offline: connections to this cluster are reset (no HTTP answer) until brought back."""

@@ -187,6 +187,9 @@ def test_offline_and_back() -> None:
             httpx.get(f"{srv.url}/clusters/c1/healthz")
         assert h.get(f"/clusters/c2{CM}").status_code == 200
         assert h.get("/kubesim/v1/clusters/c1").status_code == 200  # the admin API still sees it
+        assert h.get("/kubesim/v1/clusters/c1/offline").json() == {"name": "c1", "offline": True}
+        assert h.get("/kubesim/v1/clusters/c2/offline").json() == {"name": "c2", "offline": False}
+        assert h.get("/kubesim/v1/clusters/nope/offline").status_code == 404
         entries = [orjson.loads(x) for x in h.get(f"{FAULTS}/log").text.splitlines()]
         assert [(e["rule"], e["fault"], e["request"]["cluster"], e["request"]["resource"]) for e in entries] == [
             ("offline", "unreachable", "c1", "configmaps"), ("offline", "unreachable", "c1", "")]
