@@ -7,9 +7,13 @@ import re
 import subprocess
 import sys
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 import httpx
+
+from apiserver.faults import FaultPlan
+from apiserver.multiplexer import Multiplexer
+from apiserver.server import Server
 
 KUBESIM = os.path.join(os.path.dirname(sys.executable), "kubesim")
 
@@ -38,3 +42,18 @@ def kubesim_serve(*args: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@contextlib.contextmanager
+def served(plan: dict[str, Any] | None = None, clusters: tuple[str, ...] = ("c1", "c2"),
+           **kw: Any) -> Iterator[Server]:
+    """An in-thread kubesim Server with these clusters and fault plan (kw go to ``Server``)."""
+    mux = Multiplexer()
+    for c in clusters:
+        mux.create(c)
+    faults = FaultPlan.from_dict(plan or {}, "test plan", clock=mux.clock)
+    srv = Server(mux, "127.0.0.1", 0, faults=faults, **kw).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -23,26 +22,17 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from apiserver.faults import FaultPlan, RequestContext
-from apiserver.multiplexer import Multiplexer
 from apiserver.server import Server
 
-from helpers import kubesim_serve
+from helpers import kubesim_serve, served
 
 CM = "/api/v1/namespaces/default/configmaps"
 KUBESIM = os.path.join(os.path.dirname(sys.executable), "kubesim")
 
 
-@contextlib.contextmanager
-def serve(plan: dict[str, Any] | None = None, clusters: tuple[str, ...] = ("c1", "c2"), **kw: Any) -> Iterator[Server]:
-    mux = Multiplexer()
-    for c in clusters:
-        mux.create(c)
-    faults = FaultPlan.from_dict(plan or {}, "test plan", clock=mux.clock)
-    srv = Server(mux, "127.0.0.1", 0, faults=faults, **kw).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+def serve(plan: dict[str, Any] | None = None, clusters: tuple[str, ...] = ("c1", "c2"),
+          **kw: Any) -> contextlib.AbstractContextManager[Server]:
+    return served(plan, clusters, **kw)
 
 
 def api_for(srv: Server, cluster: str = "c1", **cfg: Any) -> client.ApiClient:

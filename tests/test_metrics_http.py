@@ -4,22 +4,18 @@ long-running watches, faults by rule, etcd latency, stored objects, and the clus
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import sys
 import threading
 import time
 from collections import defaultdict
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-from apiserver.faults import FaultPlan
-from apiserver.multiplexer import Multiplexer
 from apiserver.server import Server
 
-from helpers import kubesim_serve
+from helpers import kubesim_serve, served
 
 CM = "/api/v1/namespaces/default/configmaps"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$")
@@ -58,17 +54,9 @@ def by(samples: Samples, name: str, keys: tuple[str, ...], **labels: str) -> dic
     return dict(out)
 
 
-@contextlib.contextmanager
-def serve(plan: dict[str, Any] | None = None, clusters: tuple[str, ...] = ("m1", "m2"), **kw: Any) -> Iterator[Server]:
-    mux = Multiplexer()
-    for c in clusters:
-        mux.create(c)
-    faults = FaultPlan.from_dict(plan or {}, "test plan", clock=mux.clock)
-    srv = Server(mux, "127.0.0.1", 0, faults=faults, **kw).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
+def serve(plan: dict[str, Any] | None = None, clusters: tuple[str, ...] = ("m1", "m2"),
+          **kw: Any) -> contextlib.AbstractContextManager[Server]:
+    return served(plan, clusters, **kw)
 
 
 def cm(name: str) -> dict[str, Any]:
