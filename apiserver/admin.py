@@ -115,6 +115,12 @@ def _fault_routes(api: FastAPI, mux: Multiplexer, app: Any) -> None:
     def plan() -> FaultPlan:
         return app.faults
 
+    def rule_or_404(name: str) -> Rule:
+        rule = plan().rule(name)
+        if rule is None:
+            raise HTTPException(404, f"rule {name!r} not found")
+        return rule
+
     @api.get("/kubesim/v1/faults")
     def get_faults() -> dict[str, Any]:
         return plan().to_dict()
@@ -135,24 +141,18 @@ def _fault_routes(api: FastAPI, mux: Multiplexer, app: Any) -> None:
 
     @api.get("/kubesim/v1/faults/rules/{name}")
     def get_rule(name: str) -> dict[str, Any]:
-        rule = plan().rule(name)
-        if rule is None:
-            raise HTTPException(404, f"rule {name!r} not found")
+        rule = rule_or_404(name)
         return rule.to_dict()
 
     @api.patch("/kubesim/v1/faults/rules/{name}")
     def toggle_rule(name: str, body: RuleToggle) -> dict[str, Any]:
-        rule = plan().rule(name)
-        if rule is None:
-            raise HTTPException(404, f"rule {name!r} not found")
+        rule = rule_or_404(name)
         rule.enabled = body.enabled
         return rule.to_dict()
 
     @api.delete("/kubesim/v1/faults/rules/{name}")
     def delete_rule(name: str) -> dict[str, Any]:
-        rule = plan().rule(name)
-        if rule is None:
-            raise HTTPException(404, f"rule {name!r} not found")
+        rule = rule_or_404(name)
         plan().remove(name)
         return rule.to_dict()
 

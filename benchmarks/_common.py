@@ -175,3 +175,14 @@ def write_section(name: str, body: str, path: Path = RESULTS) -> None:
 
 def command_line(module: str, argv: Sequence[str]) -> str:
     return " ".join(["python -m", module, *argv]).strip()
+
+
+def install_uvloop() -> str:
+    """Run asyncio on uvloop when it is installed (as kubesim serve does); returns the loop's name."""
+    import asyncio
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"

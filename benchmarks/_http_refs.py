@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import install_uvloop
+
 CLUSTER = "c1"
 NAMESPACE = "default"
 STAMP = "kubesim.bench/t"
@@ -52,15 +54,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _install_uvloop() -> str:
-    try:
-        import uvloop
-    except ImportError:
-        return "asyncio"
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return "uvloop"
 
 
 # ---- nginx ----------------------------------------------------------------------------------
@@ -105,7 +98,7 @@ def write_nginx_site(prefix: Path, port: int, files: dict[str, bytes]) -> Path:
 
 # ---- kubesim ----------------------------------------------------------------------------------
 def serve_kubesim(port: int, pods: int, metrics: bool, plain_asyncio: bool = False) -> None:
-    loop_name = "asyncio" if plain_asyncio else _install_uvloop()
+    loop_name = "asyncio" if plain_asyncio else install_uvloop()
     from apiserver.cluster import MERGE_PATCH
     from apiserver.multiplexer import Multiplexer
     from apiserver.resources import BUILTIN_BY_GVR
@@ -197,7 +190,7 @@ def serve_kubesim(port: int, pods: int, metrics: bool, plain_asyncio: bool = Fal
 
 # ---- kmock ------------------------------------------------------------------------------------
 def serve_kmock(port: int, object_file: str) -> None:
-    loop_name = _install_uvloop()
+    loop_name = install_uvloop()
     import kmock
 
     obj = json.loads(Path(object_file).read_bytes())
@@ -301,7 +294,7 @@ class WatchClient:
 
 def run_watch_client(url: str, path: str, streams: int, warmup: float, seconds: float, sample_every: int) -> None:
     """Open the streams, print READY, wait for ``go`` on stdin, then measure; prints one JSON line."""
-    _install_uvloop()
+    install_uvloop()
     m = re.match(r"http://([^:/]+):(\d+)", url)
     assert m, url
     host, port = m.group(1), int(m.group(2))

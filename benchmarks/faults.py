@@ -125,7 +125,7 @@ def _bare_class() -> type:
 
 def serve(variant: str, port: int) -> None:
     """Child process: one variant on ``apiserver.server.Server`` (as ``kubesim serve`` runs it); prints READY."""
-    _install_uvloop()
+    C.install_uvloop()
     from apiserver.server import Server
 
     mux, plan = _mux_and_plan(variant)
@@ -141,15 +141,6 @@ def serve(variant: str, port: int) -> None:
         await task
 
     asyncio.run(main())
-
-
-def _install_uvloop() -> str:
-    try:
-        import uvloop
-    except ImportError:
-        return "asyncio"
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    return "uvloop"
 
 
 # ---- in-process -------------------------------------------------------------------------------
@@ -189,7 +180,7 @@ async def _batch(app: Any, n: int, sink: _Sink) -> float:
 
 def in_process(rounds: int, batch: int) -> dict[str, list[float]]:
     """Requests/s per variant per round, variants interleaved (order rotated every round)."""
-    loop_name = _install_uvloop()
+    loop_name = C.install_uvloop()
     apps = {v: build(v) for v in VARIANTS}
     out: dict[str, list[float]] = {v: [] for v in VARIANTS}
 

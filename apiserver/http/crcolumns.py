@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from .printers import Cells, Conditions, Printer, _CREATED_DOC, _NAME_COL, _i, _l, _name, _parse_ts, human_duration
+from .cells import Cells, Conditions, Printer, _CREATED_DOC, _NAME_COL, _i, _l, _name, _parse_ts, human_duration
 
 # --- custom resources: additionalPrinterColumns --------------------------------------------
 

@@ -21,7 +21,8 @@ from .. import errors
 from ..objects import StoredObject
 from ..resources import ResourceType
 from .request import media_ranges
-from .printers import PRINTERS, Printer, _DEFAULT_COLUMNS, _print_default, format_label_selector, human_duration, node_roles  # noqa: F401 (re-exported)
+from .cells import Printer, format_label_selector, human_duration  # noqa: F401 (re-exported)
+from .printers import PRINTERS, _DEFAULT_COLUMNS, _print_default, node_roles  # noqa: F401 (re-exported)
 from .crcolumns import _cr_columns, _cr_printer, jsonpath_first, printer_columns_from_crd  # noqa: F401 (re-exported)
 
 
