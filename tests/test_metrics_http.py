@@ -103,6 +103,42 @@ def test_request_total_by_verb_and_code_after_a_known_mix() -> None:
     assert faults == {("throttle-patches", "error"): 2, ("flaky-secrets", "error"): 1}
 
 
+def test_dry_run_subresource_and_scope_labels() -> None:
+    deploy = {"metadata": {"name": "d"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}}, "template": {
+        "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    deps = "/clusters/m1/apis/apps/v1/namespaces/default/deployments"
+    with serve() as srv, httpx.Client(base_url=srv.url) as h:
+        assert h.post(f"{deps}?dryRun=All", json=deploy).status_code == 201
+        assert h.post(deps, json=deploy).status_code == 201
+        assert h.get(f"{deps}/d/status").status_code == 200
+        assert h.get(f"{deps}/d/scale").status_code == 200
+        assert h.patch(f"{deps}/d/scale", content=b'{"spec":{"replicas":3}}', headers=MERGE).status_code == 200
+        assert h.get("/clusters/m1/apis/apps/v1/deployments").status_code == 200
+        s = scrape(srv.url)
+    got = by(s, "apiserver_request_total", ("verb", "dry_run", "subresource", "scope", "code"), cluster="m1",
+             group="apps", version="v1", resource="deployments")
+    assert got == {("POST", "All", "", "resource", "201"): 1, ("POST", "", "", "resource", "201"): 1,
+                   ("GET", "", "status", "resource", "200"): 1, ("GET", "", "scale", "resource", "200"): 1,
+                   ("PATCH", "", "scale", "resource", "200"): 1,
+                   ("LIST", "", "", "cluster", "200"): 1}
+    # the SLI histogram has no dry_run label: the two creates are one series there
+    sli = by(s, "apiserver_request_sli_duration_seconds_count", ("verb", "subresource"), resource="deployments")
+    assert sli[("POST", "")] == 2
+
+
+def test_an_unexpected_failure_is_counted_as_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    from apiserver.cluster import ClusterStore
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ClusterStore, "get", broken)
+    with serve() as srv, httpx.Client(base_url=srv.url) as h:
+        assert h.get(f"/clusters/m1{CM}/x").status_code == 500
+        s = scrape(srv.url)
+    assert by(s, "apiserver_request_total", ("verb", "code"), cluster="m1") == {("GET", "500"): 1}
+
+
 def test_injected_latency_and_storage_latency_count_in_request_duration() -> None:
     plan = {"rules": [{"name": "slow-lists", "match": {"verbs": ["list"]}, "latency": {"fixed": "60ms"}}],
             "storage": {"latency": {"fixed": "30ms"}}}
