@@ -64,6 +64,9 @@ def _error_for(rule: Rule, ctx: RequestContext) -> errors.StatusError:
     return e
 
 
+MIN_COMPACTION_EVERY = 0.1  # below this the compactor would keep the loop busy and every watch in 410s
+
+
 class FaultPlan:
     """Rules plus compaction and storage latency; mutable at run time through the admin API."""
 
@@ -117,8 +120,9 @@ class FaultPlan:
         if "compaction" in doc:
             c = _mapping(doc["compaction"], where, "compaction", ("every",))
             every = parse_duration(c.get("every"), where, "compaction.every")
-            if every <= 0:
-                raise where.fail("compaction.every", "must be positive")
+            if every < MIN_COMPACTION_EVERY:
+                raise where.fail("compaction.every", f"must be at least {MIN_COMPACTION_EVERY * 1000:g}ms (each "
+                                 f"compaction cuts every cluster's watch history; 0 is not 'off': leave it out)")
         storage = None
         if "storage" in doc:
             s = _mapping(doc["storage"], where, "storage", ("latency",))

@@ -140,34 +140,16 @@ def _wait_port(port: int, proc: subprocess.Popen[Any], timeout: float = 20) -> N
     raise TimeoutError(f"nothing listening on port {port}")
 
 
-# ---- CPU accounting ---------------------------------------------------------------------------
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of ``pid`` and its descendants (nginx: the master and its worker)."""
-    total = 0.0
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total = (int(fields[11]) + int(fields[12])) / _TICK
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            children = [int(c) for c in f.read().split()]
-    except (OSError, ValueError, IndexError):
-        return total
-    return total + sum(cpu_seconds(c) for c in children)
-
-
 # ---- wrk --------------------------------------------------------------------------------------
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def wrk(pin: list[str], url: str, *, connections: int, seconds: float, pid: int | None = None) -> dict[str, Any]:
     """One wrk run; with ``pid``, also the server's CPU seconds per request and its share of a core."""
-    cpu0, t0 = (cpu_seconds(pid) if pid else 0.0), time.perf_counter()
+    cpu0, t0 = (C.process_cpu_seconds(pid) if pid else 0.0), time.perf_counter()
     out = subprocess.run([*pin, "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
-    cpu, wall = (cpu_seconds(pid) - cpu0 if pid else 0.0), time.perf_counter() - t0
+    cpu, wall = (C.process_cpu_seconds(pid) - cpu0 if pid else 0.0), time.perf_counter() - t0
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     n = re.search(r"(\d+) requests in", out)
     if not m or not n:

@@ -141,7 +141,8 @@ def test_disabled_rule_and_offline_cluster() -> None:
     ({"rules": [{"latency": {"fixed": "1ms"}}]}, "plan.yaml: rule '#0': name: every rule needs a name"),
     ({"rules": [{"name": "a", "unreachable": {}}, {"name": "a", "unreachable": {}}]},
      "plan.yaml: rules: duplicate rule names: a"),
-    ({"compaction": {"every": "0s"}}, "plan.yaml: compaction.every: must be positive"),
+    ({"compaction": {"every": "0s"}}, "plan.yaml: compaction.every: must be at least 100ms"),
+    ({"compaction": {"every": "5ms"}}, "plan.yaml: compaction.every: must be at least 100ms"),
     ({"storage": {"latency": {"p50": "5ms", "p99": "1ms"}}}, "plan.yaml: storage.latency.p99: p99 must not be below p50"),
     ({"seeds": 1}, "plan.yaml: seeds: unknown key"),
 ])
