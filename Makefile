@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: run test install install-test bench bench-http clean
+.PHONY: run test install install-test bench bench-tools bench-http bench-faults clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,17 @@ bench: install-test
 
 # kubesim's HTTP path vs nginx and kmock, pinned to one core each (needs 2 cores and taskset).
 # Installs wrk and nginx (apt-get, as root) when missing, and kmock into the venv.
-bench-http: install
+bench-tools: install
 	@command -v wrk >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null \
 		|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; }
 	$(PIP) install -q -e '.[bench]'
+
+bench-http: bench-tools
 	$(PY) -m benchmarks.http $(BENCH_HTTP_ARGS)
+
+bench-faults: bench-tools
+	$(PY) -m benchmarks.faults $(BENCH_FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
