@@ -98,7 +98,10 @@ def test_group_list_excludes_core_and_orders_crd_versions() -> None:
     assert doc["kind"] == "APIGroupList"
     groups = {g["name"]: g for g in doc["groups"]}
     assert "" not in groups and "v1" not in [g["name"] for g in doc["groups"]]
-    assert [g["name"] for g in doc["groups"]][:3] == ["apps", "apiextensions.k8s.io", "coordination.k8s.io"]
+    # kube-apiserver's group priority order, then the CRD groups
+    assert [g["name"] for g in doc["groups"]][:12] == [
+        "apps", "autoscaling", "batch", "networking.k8s.io", "policy", "rbac.authorization.k8s.io", "storage.k8s.io",
+        "apiextensions.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io"]
     w = groups["example.com"]
     # kube-aware order; the first is preferred (not the storage version); unserved v0 is absent
     assert [v["version"] for v in w["versions"]] == ["v2", "v1", "v1beta1"]
