@@ -205,7 +205,7 @@ class Extractor:
             if jname == "-":
                 continue
             out.append([number, jname if "i" not in flags else "", self.expr(ft), flags])
-        return sorted(out)
+        return out  # Go struct order: the order encoding/json writes the fields in
 
     def run(self) -> dict[str, Any]:
         for off in self.b.typelinks:  # every pointer/slice/map type the binary has, whose elements reach the rest

@@ -85,7 +85,8 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
             await _get(cluster, rtype, ns, name, scope, send, query, clock_now)
     elif method == "PUT":
         info.verb = "update"
-        body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind)
+        body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind,
+                           protobuf=not rtype.custom)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
         if sub == "scale":
@@ -199,7 +200,7 @@ async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, sco
 
 async def _create(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,
                   send: Send, query: Query) -> int:
-    body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind)
+    body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind, protobuf=not rtype.custom)
     if not isinstance(body, dict):
         raise errors.bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
     rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=query.get("fieldManager"),
@@ -233,7 +234,7 @@ async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, nam
 def _delete_options(body: bytes, content_type: str, query: Query) -> dict[str, Any]:
     opts: dict[str, Any] = {}
     if body.strip():
-        parsed = decode_body(body, content_type or "application/json", "DeleteOptions")
+        parsed = decode_body(body, content_type or "application/json", "DeleteOptions", protobuf=True)
         if not isinstance(parsed, dict):
             raise errors.bad_request("DeleteOptions must be a JSON object")
         opts = parsed

@@ -13,6 +13,7 @@ import orjson
 import yaml
 
 from .. import errors
+from ..protobuf import PROTOBUF, ProtobufError, builtin_schema
 
 MAX_BODY = 3 * 1024 * 1024
 
@@ -153,10 +154,16 @@ async def read_body(receive: Any) -> bytes:
     return b"".join(chunks)
 
 
-def decode_body(body: bytes, content_type: str, expected: str = "") -> Any:
-    """JSON, or YAML (for apply patches and YAML uploads); 400 with the parser's reason otherwise."""
+def decode_body(body: bytes, content_type: str, expected: str = "", *, protobuf: bool = False) -> Any:
+    """JSON, YAML (apply patches, YAML uploads) or, where ``protobuf`` (built-in kinds: client-go's typed
+    clients and kubectl's ``create <kind>`` send it), Kubernetes protobuf; 400 with the parser's reason."""
     media = content_type.split(";", 1)[0].strip().lower()
-    if media in ("application/vnd.kubernetes.protobuf", "application/cbor"):
+    if media == PROTOBUF and protobuf:
+        try:
+            return builtin_schema().decode_object(body)[2]
+        except ProtobufError as e:
+            raise errors.bad_request(f"the object provided is unrecognized (must be of type {expected}): {e}") from None
+    if media in (PROTOBUF, "application/cbor"):
         # Encodings we cannot decode: upstream's answer to an unsupported body type is 415, not a parse error.
         raise errors.unsupported_media_type(media, ["application/json", "application/yaml"])
     if not body.strip():
