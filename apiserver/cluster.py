@@ -121,7 +121,7 @@ class ClusterStore(Lifecycle):
     def now_timestamp(self, offset: float = 0.0) -> str:
         return self._ts.format(self.clock.now() + offset)
 
-    def _new_uid(self) -> str:
+    def new_uid(self) -> str:
         # str(uuid.UUID(int=n, version=4)) / str(uuid.uuid4()), without building UUID objects
         n = self._rng.getrandbits(128) if self._seeded else int.from_bytes(os.urandom(16), "big")
         h = "%032x" % ((n & _UUID4_CLEAR) | _UUID4_SET)
@@ -174,7 +174,7 @@ class ClusterStore(Lifecycle):
             obj.pop("status", None)
         for f in ("deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(f, None)
-        meta["uid"] = self._new_uid()
+        meta["uid"] = self.new_uid()
         meta["creationTimestamp"] = self.now_timestamp()
         if rtype.tracks_generation:
             meta["generation"] = 1

@@ -222,10 +222,12 @@ def _is_none(v: Any) -> bool:
 
 
 def _type(expr: str) -> tuple[str, str]:
-    """("s" scalar | "x" special | "m" message, name) for a non-container Go type expression."""
+    """("s" scalar | "x" special | "m" message | "w" wrapped slice, name) for a Go type expression."""
     expr = expr.lstrip("*")
     if expr == "[]byte":
         return "s", "bytes"
+    if expr.startswith("[]") and not expr.startswith(("[][]", "[]map[")):
+        return "w", expr[2:]  # a map's slice value: gogo wraps it as a message {repeated items = 1}
     if expr.startswith(("[]", "map[")):
         raise ProtobufError(f"unsupported nested container type {expr!r}")
     if expr in _ZERO:
@@ -302,6 +304,17 @@ class Schema:
             return _scalar(t[1], wt, val, where)
         if wt != 2:
             raise ProtobufError(f"wrong wire type {wt} for {where}")
+        if t[0] == "w":
+            item = _type(t[1])
+            out = []
+            for num, iwt, ival in _iter(val):
+                if num != 1:
+                    continue
+                if iwt == 2 and item[0] == "s" and _WIRE[item[1]] != 2:
+                    out.extend(_packed(item[1], ival, where))
+                else:
+                    out.append(self._value(item, iwt, ival, where))
+            return out
         return self._message(val, t[1])[0] if t[0] == "m" else _SPECIAL[t[1]](val, self)
 
     def _entry(self, f: _Field, data: bytes) -> tuple[str, Any]:

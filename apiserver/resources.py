@@ -53,6 +53,8 @@ class ResourceType:
     delete_returns_object: bool = False
     # Served versions of a custom resource (the first is the storage version).
     served_versions: tuple[str, ...] = ()
+    # POST-only subresources taking another kind: (subresource, group, version, kind), e.g. pods/eviction.
+    create_subresources: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -163,7 +165,7 @@ BUILTIN: tuple[ResourceType, ...] = (
                  selectable=(_sf("status.phase"),)),
     ResourceType("", "v1", "Pod", "pods", "pod", True, ("po",), ("all",), has_status=True,
                  tracks_generation=True, own_field_labels=True, selectable=_pod_fields(),
-                 delete_returns_object=True),
+                 delete_returns_object=True, create_subresources=(("eviction", "policy", "v1", "Eviction"),)),
     ResourceType("", "v1", "Node", "nodes", "node", False, ("no",), has_status=True, own_field_labels=True,
                  selectable=(_sf("spec.unschedulable", "false"),)),
     ResourceType("", "v1", "Service", "services", "service", True, ("svc",), ("all",), has_status=True,
@@ -181,7 +183,8 @@ BUILTIN: tuple[ResourceType, ...] = (
                      _sf("reason"), _sf("reportingComponent"), _sf("source", "", "source.component"),
                      _sf("type"))),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True, ("sa",),
-                 delete_returns_object=True),
+                 delete_returns_object=True,
+                 create_subresources=(("token", "authentication.k8s.io", "v1", "TokenRequest"),)),
     ResourceType("apps", "v1", "Deployment", "deployments", "deployment", True, ("deploy",), ("all",),
                  has_status=True, has_scale=True, tracks_generation=True),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, ("rs",), ("all",),

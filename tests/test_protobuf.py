@@ -416,9 +416,19 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 
 
 def test_schema_errors() -> None:
-    bad = Schema({"messages": {"M": [[1, "m", "map[string][]string", "o"]], "N": [[1, "x", "Nope", ""]]},
+    bad = Schema({"messages": {"M": [[1, "m", "map[string][][]string", "o"]], "N": [[1, "x", "Nope", ""]]},
                   "kinds": {"/v1/N": "N"}})
     with pytest.raises(ProtobufError, match="nested container"):
         bad.decode_message(b"", "M")
     with pytest.raises(ProtobufError, match="no protobuf schema for message Nope"):
         bad.decode_object(envelope("v1", "N", ld(1, b"")))
+
+
+def test_a_map_of_slices_is_a_map_of_wrapped_lists() -> None:
+    """authentication/v1 UserInfo.extra (map[string]ExtraValue, ExtraValue []string): gogo writes each value
+    as a message {repeated string items = 1}; packed numbers are accepted too."""
+    schema = Schema({"messages": {"U": [[4, "extra", "map[string][]string", "o"], [5, "n", "map[string][]int32", "o"]]},
+                     "kinds": {}})
+    raw = (entry(4, ld(1, "groups"), ld(2, ld(1, "a") + ld(1, "b"))) + entry(4, ld(1, "none"), ld(2, b""))
+           + entry(5, ld(1, "p"), ld(2, ld(1, bytes([1, 2, 0x7F])))))
+    assert schema.decode_message(raw, "U") == {"extra": {"groups": ["a", "b"], "none": []}, "n": {"p": [1, 2, 127]}}

@@ -178,6 +178,10 @@ def _api_resource_list(custom: tuple[ResourceType, ...], group: str, version: st
         if r.has_status:
             resources.append({"name": f"{r.plural}/status", "singularName": "", "namespaced": r.namespaced,
                               "kind": r.kind, "verbs": list(_SUB_VERBS)})
+        for sub, sub_group, sub_version, sub_kind in r.create_subresources:
+            resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
+                              "group": sub_group, "version": sub_version, "kind": sub_kind, "verbs": ["create"]})
+    resources.sort(key=lambda e: e["name"])  # upstream's order: pods, pods/eviction, pods/status, podtemplates
     return orjson.dumps({"kind": "APIResourceList", "apiVersion": "v1",
                          "groupVersion": f"{group}/{version}" if group else version, "resources": resources})
 
@@ -245,6 +249,9 @@ def _aggregated_resource(r: ResourceType) -> dict[str, Any]:
                      "verbs": list(_SUB_VERBS)})
     if r.has_status:
         subs.append({"subresource": "status", "responseKind": dict(kind), "verbs": list(_SUB_VERBS)})
+    for sub, sub_group, sub_version, sub_kind in r.create_subresources:
+        subs.append({"subresource": sub, "responseKind": {"group": sub_group, "version": sub_version, "kind": sub_kind},
+                     "verbs": ["create"]})
     if subs:
         out["subresources"] = subs
     return out

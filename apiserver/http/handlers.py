@@ -6,7 +6,9 @@ from typing import Any, Callable
 
 from .. import errors
 from ..cluster import CR_PATCH_TYPES, PATCH_TYPES, ClusterStore
+from ..eviction import evict
 from ..resources import CRDS, ResourceType
+from ..tokens import token_request
 from . import tables
 from .request import Query, RequestInfo, decode_body, header, read_body
 from .responses import Send, list_bytes, send_bytes, send_json, success_status
@@ -74,9 +76,15 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
             raise errors.method_not_allowed(method, rtype.plural)
         return info.verb
     sub = info.subresource
-    if sub is not None and not ((sub == "status" and rtype.has_status) or (sub == "scale" and rtype.has_scale)):
-        raise errors.path_not_found()
     name = info.name
+    if sub is not None and not ((sub == "status" and rtype.has_status) or (sub == "scale" and rtype.has_scale)):
+        if not any(sub == s[0] for s in rtype.create_subresources):
+            raise errors.path_not_found()
+        if method != "POST":
+            raise errors.method_not_allowed(method, f"{rtype.plural}/{sub}")
+        info.verb = "create"
+        info.code = await _create_subresource(cluster, rtype, ns, name, sub, scope, receive, send, query)
+        return info.verb
     if method == "GET":
         info.verb = "get"
         if sub == "scale":
@@ -238,6 +246,11 @@ def _delete_options(body: bytes, content_type: str, query: Query) -> dict[str, A
         if not isinstance(parsed, dict):
             raise errors.bad_request("DeleteOptions must be a JSON object")
         opts = parsed
+    return delete_options(opts, query)
+
+
+def delete_options(opts: dict[str, Any], query: Query) -> dict[str, Any]:
+    """``ClusterStore.delete`` keyword arguments from a DeleteOptions object and the query."""
     policy = query.get("propagationPolicy") or opts.get("propagationPolicy")
     if policy is None and opts.get("orphanDependents") is not None:
         policy = "Orphan" if opts["orphanDependents"] else "Background"
@@ -250,6 +263,24 @@ def _delete_options(body: bytes, content_type: str, query: Query) -> dict[str, A
     dry = query.dry_run() or "All" in (opts.get("dryRun") or [])
     return {"propagation_policy": policy, "grace_period_seconds": grace_value,
             "preconditions": opts.get("preconditions"), "dry_run": dry}
+
+
+async def _create_subresource(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, sub: str,
+                              scope: dict[str, Any], receive: Any, send: Send, query: Query) -> int:
+    """pods/eviction and serviceaccounts/token: a POST of another kind, answered 201."""
+    kind = next(s[3] for s in rtype.create_subresources if s[0] == sub)
+    body = decode_body(await read_body(receive), header(scope, b"content-type"), kind, protobuf=True)
+    if not isinstance(body, dict):
+        raise errors.bad_request(f"the object provided is unrecognized (must be of type {kind})")
+    if sub == "eviction":
+        raw = body.get("deleteOptions") or {}
+        if not isinstance(raw, dict):
+            raise errors.bad_request("deleteOptions must be an object")
+        status = evict(cluster, ns or "", name, body, delete_options(raw, query))
+        await send_json(send, status["code"], status)
+        return int(status["code"])
+    await send_json(send, 201, token_request(cluster, ns or "", name, body))
+    return 201
 
 
 async def _delete(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, scope: dict[str, Any],

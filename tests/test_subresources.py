@@ -1,0 +1,195 @@
+"""pods/eviction (kubectl drain, PodDisruptionBudgets) and serviceaccounts/token (kubectl create token)."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+
+from apiserver.cluster import ClusterStore
+
+from test_kubectl import Kubectl, kubectl, pod  # noqa: F401  (the fixture)
+
+POLICY = "policy/v1"
+
+
+def running(k: Kubectl, name: str, node: str = "n1", ready: bool = True, **labels: str) -> None:
+    """A pod bound to ``node`` and Running (as a kubelet would report it)."""
+    def fn(c: ClusterStore) -> None:
+        pods = c.resource("", "v1", "pods")
+        c.create(pods, "default", pod(name, node=node, **labels))
+        obj = c.get(pods, "default", name).decode()
+        obj["status"] = {"phase": "Running", "conditions": [
+            {"type": "Ready", "status": "True" if ready else "False"}]}
+        c.update(pods, "default", name, obj, subresource="status")
+    k.call(fn)
+
+
+def budget(k: Kubectl, name: str, *, allowed: int, observed: bool = True, policy: str | None = None,
+           **match: str) -> None:
+    """A PDB whose status a disruption controller has (or has not yet) filled in."""
+    def fn(c: ClusterStore) -> None:
+        pdbs = c.resource("policy", "v1", "poddisruptionbudgets")
+        spec: dict[str, Any] = {"minAvailable": 1, "selector": {"matchLabels": match}}
+        if policy:
+            spec["unhealthyPodEvictionPolicy"] = policy
+        c.create(pdbs, "default", {"metadata": {"name": name}, "spec": spec})
+        if observed:
+            obj = c.get(pdbs, "default", name).decode()
+            obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "disruptionsAllowed": allowed,
+                             "currentHealthy": 1 + allowed, "desiredHealthy": 1, "expectedPods": 1 + allowed}
+            c.update(pdbs, "default", name, obj, subresource="status")
+    k.call(fn)
+
+
+def evict(k: Kubectl, name: str, **extra: Any) -> httpx.Response:
+    body = {"apiVersion": POLICY, "kind": "Eviction", "metadata": {"name": name, "namespace": "default"}, **extra}
+    return httpx.post(f"{k.handle.url}/clusters/{k.cluster}/api/v1/namespaces/default/pods/{name}/eviction", json=body)
+
+
+def pod_state(k: Kubectl, name: str) -> dict[str, Any] | None:
+    return k.get("", "v1", "pods", "default", name)
+
+
+def test_eviction_without_a_budget_deletes_the_pod(kubectl: Kubectl) -> None:
+    running(kubectl, "p1")
+    r = evict(kubectl, "p1", deleteOptions={"gracePeriodSeconds": 0})
+    assert r.status_code == 201
+    assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+    assert pod_state(kubectl, "p1") is None
+
+
+def test_eviction_with_grace_leaves_a_terminating_pod(kubectl: Kubectl) -> None:
+    running(kubectl, "p1")
+    assert evict(kubectl, "p1").status_code == 201
+    p = pod_state(kubectl, "p1")
+    assert p is not None and p["metadata"]["deletionTimestamp"] and p["metadata"]["deletionGracePeriodSeconds"] == 30
+
+
+def test_a_budget_with_room_is_decremented_and_records_the_pod(kubectl: Kubectl) -> None:
+    running(kubectl, "p1", app="web")
+    budget(kubectl, "web", allowed=1, app="web")
+    assert evict(kubectl, "p1", deleteOptions={"gracePeriodSeconds": 0}).status_code == 201
+    assert pod_state(kubectl, "p1") is None
+    status = kubectl.get("policy", "v1", "poddisruptionbudgets", "default", "web")["status"]
+    assert status["disruptionsAllowed"] == 0 and list(status["disruptedPods"]) == ["p1"]
+    cond = [c for c in status["conditions"] if c["type"] == "DisruptionAllowed"]
+    assert cond and cond[0]["status"] == "False" and cond[0]["reason"] == "InsufficientPods"
+
+
+def test_a_budget_with_no_room_is_429_with_its_cause(kubectl: Kubectl) -> None:
+    running(kubectl, "p1", app="web")
+    budget(kubectl, "web", allowed=0, app="web")
+    r = evict(kubectl, "p1")
+    assert r.status_code == 429 and "retry-after" not in r.headers
+    s = r.json()
+    assert s["reason"] == "TooManyRequests"
+    assert s["message"] == "Cannot evict pod as it would violate the pod's disruption budget."
+    assert s["details"]["causes"] == [{"reason": "DisruptionBudget",
+                                       "message": "The disruption budget web needs 1 healthy pods and has 1 currently"}]
+    assert pod_state(kubectl, "p1") is not None
+
+
+def test_a_budget_not_yet_observed_is_429_retry_after_10(kubectl: Kubectl) -> None:
+    running(kubectl, "p1", app="web")
+    budget(kubectl, "web", allowed=5, observed=False, app="web")
+    r = evict(kubectl, "p1")
+    assert r.status_code == 429 and r.headers["retry-after"] == "10"
+    assert r.json()["details"]["causes"][0]["message"] == "The disruption budget web is still being processed by the server."
+
+
+def test_pending_terminal_and_unready_pods(kubectl: Kubectl) -> None:
+    def make(c: ClusterStore) -> None:
+        c.create(c.resource("", "v1", "pods"), "default", pod("pending", app="web"))  # Pending: no budget asked
+    kubectl.call(make)
+    running(kubectl, "unready", ready=False, app="web")
+    budget(kubectl, "web", allowed=0, policy="AlwaysAllow", app="web")
+    assert evict(kubectl, "pending", deleteOptions={"gracePeriodSeconds": 0}).status_code == 201
+    assert evict(kubectl, "unready", deleteOptions={"gracePeriodSeconds": 0}).status_code == 201
+    assert pod_state(kubectl, "pending") is None and pod_state(kubectl, "unready") is None
+    assert kubectl.get("policy", "v1", "poddisruptionbudgets", "default", "web")["status"]["disruptionsAllowed"] == 0
+
+
+def test_two_budgets_name_mismatch_dry_run_and_missing_pod(kubectl: Kubectl) -> None:
+    running(kubectl, "p1", app="web", tier="fe")
+    budget(kubectl, "a", allowed=1, app="web")
+    budget(kubectl, "b", allowed=1, tier="fe")
+    r = evict(kubectl, "p1")
+    assert r.status_code == 500 and r.json()["status"] == "Failure"
+    assert r.json()["message"] == "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1/namespaces/default/pods/p1/eviction"
+    r = httpx.post(url, json={"apiVersion": POLICY, "kind": "Eviction", "metadata": {"name": "other"}})
+    assert r.status_code == 400 and r.json()["message"] == "name in URL does not match name in Eviction object"
+    assert httpx.get(url).status_code == 405
+    kubectl.call(lambda c: c.delete(c.resource("policy", "v1", "poddisruptionbudgets"), "default", "b"))
+    assert httpx.post(url + "?dryRun=All", json={"apiVersion": POLICY, "kind": "Eviction",
+                                                "metadata": {"name": "p1"}}).status_code == 201
+    assert pod_state(kubectl, "p1") is not None  # dry run: nothing deleted, the budget untouched
+    assert kubectl.get("policy", "v1", "poddisruptionbudgets", "default", "a")["status"]["disruptionsAllowed"] == 1
+    assert evict(kubectl, "nope").status_code == 404
+
+
+def test_kubectl_drain_evicts_and_waits(kubectl: Kubectl) -> None:
+    kubectl.create("", "v1", "nodes", None, {"metadata": {"name": "n1"}})
+    for i in range(3):
+        running(kubectl, f"p{i}", app="web")
+    running(kubectl, "elsewhere", node="n2", app="web")
+    p = kubectl.run("drain", "n1", "--force", "--grace-period=0", "--timeout=20s", "-v=6")
+    assert "evicting pod default/p0" in p.stdout + p.stderr
+    assert "node/n1 drained" in p.stdout
+    assert "/pods/p0/eviction" in p.stderr  # the eviction API, not a plain delete
+    assert kubectl.get("", "v1", "nodes", None, "n1")["spec"]["unschedulable"] is True
+    assert [pod_state(kubectl, f"p{i}") for i in range(3)] == [None, None, None]
+    assert pod_state(kubectl, "elsewhere") is not None
+
+
+def test_kubectl_drain_stops_at_a_budget(kubectl: Kubectl) -> None:
+    kubectl.create("", "v1", "nodes", None, {"metadata": {"name": "n1"}})
+    running(kubectl, "p0", app="web")
+    budget(kubectl, "web", allowed=0, app="web")
+    p = kubectl.run("drain", "n1", "--force", "--grace-period=0", "--timeout=3s", check=False, timeout=60)
+    assert p.returncode != 0
+    assert "Cannot evict pod as it would violate the pod's disruption budget" in p.stdout + p.stderr
+    assert pod_state(kubectl, "p0") is not None
+
+
+def claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_kubectl_create_token(kubectl: Kubectl) -> None:
+    kubectl.run("create", "serviceaccount", "robot")
+    token = kubectl.run("create", "token", "robot", "--duration=20m", "--audience=api", "--audience=vault").stdout.strip()
+    c = claims(token)
+    sa = kubectl.get("", "v1", "serviceaccounts", "default", "robot")
+    assert c["sub"] == "system:serviceaccount:default:robot" and c["aud"] == ["api", "vault"]
+    assert c["exp"] - c["iat"] == 1200
+    assert c["kubernetes.io"] == {"namespace": "default", "serviceaccount": {"name": "robot", "uid": sa["metadata"]["uid"]}}
+    p = kubectl.run("create", "token", "robot", "--duration=5m", check=False)
+    assert p.returncode != 0 and "may not specify a duration less than 10 minutes" in p.stderr
+    p = kubectl.run("create", "token", "ghost", check=False)
+    assert p.returncode != 0 and 'serviceaccounts "ghost" not found' in p.stderr
+
+
+def test_token_request_defaults_and_discovery(kubectl: Kubectl) -> None:
+    kubectl.run("create", "serviceaccount", "robot")
+    base = f"{kubectl.handle.url}/clusters/{kubectl.cluster}"
+    r = httpx.post(f"{base}/api/v1/namespaces/default/serviceaccounts/robot/token",
+                   json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}})
+    assert r.status_code == 201
+    tr = r.json()
+    assert tr["kind"] == "TokenRequest" and tr["spec"]["expirationSeconds"] == 3600
+    assert tr["spec"]["audiences"] == ["https://kubernetes.default.svc.cluster.local"]
+    assert claims(tr["status"]["token"])["aud"] == tr["spec"]["audiences"]
+    legacy = {r["name"]: r for r in httpx.get(f"{base}/api/v1").json()["resources"]}
+    assert legacy["pods/eviction"] == {"name": "pods/eviction", "singularName": "", "namespaced": True,
+                                       "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]}
+    assert legacy["serviceaccounts/token"]["kind"] == "TokenRequest"
+    agg = httpx.get(f"{base}/api", headers={"Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"})
+    core = {r["resource"]: r for r in agg.json()["items"][0]["versions"][0]["resources"]}
+    assert {"subresource": "eviction", "responseKind": {"group": "policy", "version": "v1", "kind": "Eviction"},
+            "verbs": ["create"]} in core["pods"]["subresources"]
+    assert [s["subresource"] for s in core["serviceaccounts"]["subresources"]] == ["token"]
+
