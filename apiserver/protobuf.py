@@ -65,20 +65,37 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _iter(data: bytes) -> Iterator[tuple[int, int, Any]]:
-    """(field number, wire type, value) per field: an int for varints, bytes for everything else."""
+    """(field number, wire type, value) per field: an int for varints, bytes for everything else.
+
+    Keys and lengths under 128 (nearly all of them) are read inline: ~2x faster than calling _varint."""
     pos, end = 0, len(data)
     while pos < end:
-        key, pos = _varint(data, pos)
+        key = data[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(data, pos)
         num, wt = key >> 3, key & 7
         if num == 0:
             raise ProtobufError("illegal field number 0")
-        if wt == 0:
-            val, pos = _varint(data, pos)
-            yield num, wt, val
+        if wt == 2:
+            if pos < end and data[pos] < 0x80:
+                n = data[pos]
+                pos += 1
+            else:
+                n, pos = _varint(data, pos)
+        elif wt == 0:
+            if pos < end and data[pos] < 0x80:
+                val = data[pos]
+                pos += 1
+            else:
+                val, pos = _varint(data, pos)
+            yield num, 0, val
             continue
-        if wt not in (1, 2, 5):  # groups (3/4) are proto2 relics Kubernetes never writes; 6/7 are invalid
+        elif wt == 1 or wt == 5:
+            n = 8 if wt == 1 else 4
+        else:  # groups (3/4) are proto2 relics Kubernetes never writes; 6/7 are invalid
             raise ProtobufError(f"unsupported wire type {wt} for field {num}")
-        n, pos = _varint(data, pos) if wt == 2 else (8 if wt == 1 else 4, pos)
         if n > end - pos:
             raise ProtobufError(f"field {num} runs past the end of the message")
         yield num, wt, data[pos:pos + n]
