@@ -226,6 +226,7 @@ _SPECIAL: dict[str, Callable[[bytes, Schema], Any]] = {
     RAW_EXTENSION: lambda d, s: _raw_json(d, s, "RawExtension"),
     FIELDS_V1: lambda d, s: _raw_json(d, s, "FieldsV1"),
 }
+SPECIAL_TYPES = frozenset(_SPECIAL)  # decoded by hand, JSON scalars or free-form: no fields to check
 # Go zero-ness of each special's JSON value, for ``omitzero`` and for "is the enclosing struct zero".
 # (Time, MicroTime, RawExtension and FieldsV1 are zero when null.)
 _SPECIAL_ZERO: dict[str, Callable[[Any], bool]] = {

@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .. import errors
+from .. import errors, fieldvalidation
 from ..cluster import CR_PATCH_TYPES, PATCH_TYPES, ClusterStore
 from ..eviction import evict
+from ..fieldvalidation import field_checker
 from ..resources import CRDS, ResourceType
 from ..tokens import token_request
 from . import tables
@@ -97,12 +98,13 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
                            protobuf=not rtype.custom)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
+        warnings = _unknown_fields(cluster, rtype, body, query)
         if sub == "scale":
             await send_json(send, 200, cluster.set_scale(rtype, ns, name, body))
         else:
             rec = cluster.update(rtype, ns, name, body, subresource=sub, dry_run=query.dry_run(),
                                  field_manager=query.get("fieldManager"), copy=False)
-            await send_bytes(send, 200, as_version(rtype, rec.data))
+            await send_bytes(send, 200, as_version(rtype, rec.data), extra=warnings)
     elif method == "PATCH":
         info.verb = "patch"
         info.code = await _patch(cluster, rtype, ns, name, sub, scope, receive, send, query)
@@ -211,9 +213,10 @@ async def _create(cluster: ClusterStore, rtype: ResourceType, ns: str | None, sc
     body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind, protobuf=not rtype.custom)
     if not isinstance(body, dict):
         raise errors.bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
+    warnings = _unknown_fields(cluster, rtype, body, query)
     rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=query.get("fieldManager"),
                          copy=False)
-    await send_bytes(send, 201, as_version(rtype, rec.data))
+    await send_bytes(send, 201, as_version(rtype, rec.data), extra=warnings)
     return 201
 
 
@@ -224,6 +227,9 @@ async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, nam
     if content_type not in allowed:
         raise errors.unsupported_media_type(content_type, list(allowed))
     body = decode_body(await read_body(receive), content_type)
+    warnings: list[tuple[bytes, bytes]] = []
+    if isinstance(body, dict) and sub != "scale" and content_type != "application/json-patch+json":
+        warnings = _unknown_fields(cluster, rtype, body, query, patch=True)  # a merge patch's paths are the object's
     if sub == "scale":
         from ..patch import json_patch, merge_patch
         current = cluster.get_scale(rtype, ns, name)
@@ -235,8 +241,17 @@ async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, nam
     rec = cluster.patch(rtype, ns, name, content_type, body, subresource=sub, dry_run=query.dry_run(),
                         field_manager=query.get("fieldManager"), force=force)
     code = 200 if existed else 201
-    await send_bytes(send, code, as_version(rtype, rec.data))
+    await send_bytes(send, code, as_version(rtype, rec.data), extra=warnings)
     return code
+
+
+def _unknown_fields(cluster: ClusterStore, rtype: ResourceType, body: dict[str, Any], query: Query, *,
+                    patch: bool = False) -> list[tuple[bytes, bytes]]:
+    """Drop the fields a built-in kind does not have; 400 (Strict) or Warning headers (Warn)."""
+    how = fieldvalidation.mode(query.get("fieldValidation"))
+    if rtype.custom:
+        return []
+    return fieldvalidation.enforce(rtype, field_checker().unknown(rtype, body, patch=patch), how)
 
 
 def _delete_options(body: bytes, content_type: str, query: Query) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""Unknown fields in built-in kinds: dropped, and reported as the request's ``fieldValidation`` asks.
+
+kube-apiserver decodes a body into Go structs, so a field the type does not have never reaches
+storage; with ``fieldValidation=Strict`` (what kubectl sends) the request fails with 400, with
+``Warn`` (the default) each dropped field comes back as a ``Warning`` header, with ``Ignore`` silently.
+The field names come from the same schema the protobuf decoder uses (kubectl's own Go types).
+Custom resources are not checked here (upstream prunes them by the CRD's structural schema).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from . import errors
+from .protobuf import SPECIAL_TYPES, Schema, builtin_schema
+from .resources import ResourceType
+
+MODES = ("Ignore", "Warn", "Strict")
+_SCALARS = frozenset(("string", "bool", "int32", "int64", "uint32", "uint64", "float32", "float64", "bytes"))
+
+
+class FieldChecker:
+    """Per message, its JSON field names (inlined structs merged in) and their Go types; built lazily."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        self._fields: dict[str, dict[str, str]] = {}
+
+    def fields(self, message: str) -> dict[str, str]:
+        out = self._fields.get(message)
+        if out is None:
+            out = {}
+            for entry in self.schema.messages.get(message, ()):
+                _, name, go_type, *rest = entry
+                if "i" in (rest[0] if rest else ""):
+                    out.update(self.fields(go_type.lstrip("*")))
+                else:
+                    out[name] = go_type
+            self._fields[message] = out
+        return out
+
+    def unknown(self, rtype: ResourceType, obj: dict[str, Any], *, patch: bool = False) -> list[str]:
+        """Paths of the fields ``rtype`` does not have, removed from ``obj``; ``patch``: skip ``$`` directives."""
+        message = self.schema.kinds.get(f"{rtype.group}/{rtype.version}/{rtype.kind}")
+        if message is None or rtype.custom:
+            return []
+        out: list[str] = []
+        self._walk(obj, message, "", out, patch, top=True)
+        return out
+
+    def _walk(self, obj: dict[str, Any], message: str, path: str, out: list[str], patch: bool,
+              top: bool = False) -> None:
+        fields = self.fields(message)
+        for key in list(obj):
+            go_type = fields.get(key)
+            if go_type is None:
+                if (top and key in ("apiVersion", "kind")) or (patch and key.startswith("$")):
+                    continue
+                out.append(path + key)
+                del obj[key]
+                continue
+            self._value(obj[key], go_type, path + key, out, patch)
+
+    def _value(self, value: Any, go_type: str, path: str, out: list[str], patch: bool) -> None:
+        go_type = go_type.lstrip("*")
+        if go_type.startswith("[]") and go_type != "[]byte":
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    self._value(item, go_type[2:], f"{path}[{i}]", out, patch)
+        elif go_type.startswith("map["):
+            if isinstance(value, dict):
+                item_type = go_type[go_type.index("]") + 1:]
+                for k, item in value.items():
+                    if not (patch and k.startswith("$")):
+                        self._value(item, item_type, f"{path}[{k}]", out, patch)
+        elif go_type not in _SCALARS and go_type not in SPECIAL_TYPES and isinstance(value, dict):
+            self._walk(value, go_type, path + ".", out, patch)
+
+
+@functools.cache
+def field_checker() -> FieldChecker:
+    """The checker for the built-in kinds (read-only once built, shared like the schema)."""
+    return FieldChecker(builtin_schema())
+
+
+def mode(value: str | None) -> str:
+    """The request's fieldValidation (Warn when absent, as kube-apiserver since 1.27)."""
+    if value is None or value == "":
+        return "Warn"
+    if value not in MODES:
+        raise errors.bad_request(f'fieldValidation parameter unsupported: "{value}", must be one of: '
+                                 f'"Ignore", "Warn", "Strict"')
+    return value
+
+
+def enforce(rtype: ResourceType, unknown: list[str], how: str) -> list[tuple[bytes, bytes]]:
+    """400 under Strict; under Warn the ``Warning`` headers to answer with."""
+    if not unknown or how == "Ignore":
+        return []
+    fields = [f'unknown field "{p}"' for p in unknown]
+    if how == "Strict":
+        raise errors.bad_request(f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                                 f"strict decoding error: {', '.join(fields)}")
+    return [(b"warning", ('299 - "' + f.replace("\\", "\\\\").replace('"', '\\"') + '"').encode()) for f in fields]
