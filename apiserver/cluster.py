@@ -169,13 +169,13 @@ class ClusterStore(Lifecycle):
             name = self._generate_name(rtype, ns, base)
             meta["name"] = name
         validate_metadata(rtype, obj, name)
-        apply_create_defaults(rtype.storage_id, obj)
         if rtype.custom and rtype.has_status:
             obj.pop("status", None)
         for f in ("deletionTimestamp", "deletionGracePeriodSeconds"):
             meta.pop(f, None)
         meta["uid"] = self.new_uid()
         meta["creationTimestamp"] = self.now_timestamp()
+        apply_create_defaults(rtype.storage_id, obj)
         if rtype.tracks_generation:
             meta["generation"] = 1
         else:

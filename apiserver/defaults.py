@@ -1,7 +1,8 @@
 """Server-side defaulting on create: the fields kube-apiserver fills in that clients read back.
 
 Only what controllers and kubectl rely on (pod phase, restart policy, scheduler, grace period,
-deployment replicas and strategy, namespace finalizers, service type); not the whole scheme.
+deployment replicas and strategy, job and cronjob policies and the job selector, namespace
+finalizers, service type); not the whole scheme. Run after the uid and creationTimestamp are set.
 """
 from __future__ import annotations
 
@@ -86,6 +87,41 @@ def _secret(obj: dict[str, Any]) -> None:
     obj.setdefault("type", "Opaque")
 
 
+def _job(obj: dict[str, Any]) -> None:
+    """SetDefaults_Job, and the job strategy's generateSelector (it needs the uid: defaults run after it is set)."""
+    spec = obj.setdefault("spec", {})
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    if spec.get("backoffLimit") is None:
+        spec["backoffLimit"] = 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    if spec.get("podFailurePolicy") is None:
+        spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
+    if not spec.get("manualSelector"):
+        meta = obj["metadata"]
+        template = spec.setdefault("template", {})
+        labels = template.setdefault("metadata", {}).setdefault("labels", {})
+        for key in ("controller-uid", "batch.kubernetes.io/controller-uid"):
+            labels.setdefault(key, meta.get("uid", ""))
+        for key in ("job-name", "batch.kubernetes.io/job-name"):
+            labels.setdefault(key, meta.get("name", ""))
+        selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+        spec["selector"] = selector
+        selector.setdefault("matchLabels", {}).setdefault("batch.kubernetes.io/controller-uid", meta.get("uid", ""))
+    obj["status"] = {}
+
+
+def _cronjob(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    obj["status"] = {}
+
+
 _DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "pods": _pod,
     "namespaces": _namespace,
@@ -95,6 +131,8 @@ _DEFAULTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "daemonsets.apps": _daemonset,
     "services": _service,
     "secrets": _secret,
+    "jobs.batch": _job,
+    "cronjobs.batch": _cronjob,
 }
 
 

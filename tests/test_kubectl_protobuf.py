@@ -105,3 +105,23 @@ def test_a_malformed_protobuf_body_is_a_400(kubectl: Kubectl) -> None:
         r = httpx.post(url, content=body, headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
         assert r.status_code == 400 and r.json()["reason"] == "BadRequest", r.text
         assert "must be of type ConfigMap" in r.json()["message"]
+
+
+def test_job_and_cronjob_defaults_as_kube_apiserver(kubectl: Kubectl) -> None:
+    kubectl.run("create", "job", "j", "--image=busybox", "--", "true")
+    job = kubectl.json("get", "job", "j")
+    uid = job["metadata"]["uid"]
+    assert job["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    assert job["spec"]["template"]["metadata"]["labels"] == {
+        "controller-uid": uid, "batch.kubernetes.io/controller-uid": uid, "job-name": "j",
+        "batch.kubernetes.io/job-name": "j"}
+    assert {k: job["spec"][k] for k in ("completions", "parallelism", "backoffLimit", "completionMode", "suspend",
+                                        "podReplacementPolicy")} == {
+        "completions": 1, "parallelism": 1, "backoffLimit": 6, "completionMode": "NonIndexed", "suspend": False,
+        "podReplacementPolicy": "TerminatingOrFailed"}
+    kubectl.run("create", "cronjob", "cj", "--image=busybox", "--schedule=0 * * * *", "--", "true")
+    cj = kubectl.json("get", "cronjob", "cj")["spec"]
+    assert (cj["suspend"], cj["concurrencyPolicy"], cj["successfulJobsHistoryLimit"], cj["failedJobsHistoryLimit"]) == (
+        False, "Allow", 3, 1)
+    rows = kubectl.run("get", "cronjob", "cj").stdout.splitlines()
+    assert rows[0].split()[:4] == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND"] and rows[1].split()[6:8] == ["<none>", "False"]
