@@ -70,17 +70,7 @@ def test_strategic_merge_directives_are_not_unknown_fields(kubectl: Kubectl) -> 
 
 
 def test_custom_resources_keep_their_fields(kubectl: Kubectl) -> None:
-    kubectl.run("create", "-f", "-", stdin="""
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: things.fv.example.com}
-spec:
-  group: fv.example.com
-  scope: Namespaced
-  names: {plural: things, singular: thing, kind: Thing}
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
-""")
-    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/fv.example.com/v1/namespaces/default/things"
+    url = kubectl.schemaless_crd("things", "Thing", "fv.example.com")
     r = httpx.post(url + "?fieldValidation=Strict", json={"apiVersion": "fv.example.com/v1", "kind": "Thing",
                                                            "metadata": {"name": "t"}, "anything": {"goes": 1}})
     assert r.status_code == 201 and r.json()["anything"] == {"goes": 1}

@@ -57,6 +57,21 @@ class Kubectl:
         path.write_text(textwrap.dedent(text))
         return self.run("apply", "-f", str(path), *extra).stdout
 
+    def schemaless_crd(self, plural: str, kind: str, group: str) -> str:
+        """A namespaced v1 CRD that keeps any field; returns its resources' collection URL on the server."""
+        self.run("create", "-f", "-", stdin=textwrap.dedent(f"""
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
+            metadata: {{name: {plural}.{group}}}
+            spec:
+              group: {group}
+              scope: Namespaced
+              names: {{plural: {plural}, singular: {kind.lower()}, kind: {kind}}}
+              versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object,
+                          x-kubernetes-preserve-unknown-fields: true}}}}}}]
+            """))
+        return f"{self.handle.url}/clusters/{self.cluster}/apis/{group}/v1/namespaces/default/{plural}"
+
     # ---- the server handle: direct store calls on the server's loop ----
     def store(self) -> ClusterStore:
         return self.handle.mux.get(self.cluster)

@@ -81,18 +81,7 @@ def test_a_custom_resource_in_protobuf_is_refused_with_415(kubectl: Kubectl) -> 
 
     from apiserver.protobuf import MAGIC
 
-    kubectl.apply_text("""
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: gadgets.pb.example.com}
-        spec:
-          group: pb.example.com
-          scope: Namespaced
-          names: {plural: gadgets, singular: gadget, kind: Gadget}
-          versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object,
-                      x-kubernetes-preserve-unknown-fields: true}}}]
-        """)
-    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/pb.example.com/v1/namespaces/default/gadgets"
+    url = kubectl.schemaless_crd("gadgets", "Gadget", "pb.example.com")
     r = httpx.post(url, content=MAGIC + b"\x0a\x00", headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
     assert r.status_code == 415 and r.json()["reason"] == "UnsupportedMediaType"
 
