@@ -4,7 +4,9 @@ kube-apiserver decodes a body into Go structs, so a field the type does not have
 storage; with ``fieldValidation=Strict`` (what kubectl sends) the request fails with 400, with
 ``Warn`` (the default) each dropped field comes back as a ``Warning`` header, with ``Ignore`` silently.
 The field names come from the same schema the protobuf decoder uses (kubectl's own Go types).
-Custom resources are not checked here (upstream prunes them by the CRD's structural schema).
+Custom resources are pruned by their CRD version's structural schema, as apiextensions-apiserver
+does: fields not in ``properties`` go unless ``additionalProperties`` or
+``x-kubernetes-preserve-unknown-fields`` keeps them; ``metadata`` is checked as ObjectMeta.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from .protobuf import SPECIAL_TYPES, Schema, builtin_schema
 from .resources import ResourceType
 
 MODES = ("Ignore", "Warn", "Strict")
+OBJECT_META = "k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta"
 _SCALARS = frozenset(("string", "bool", "int32", "int64", "uint32", "uint64", "float32", "float64", "bytes"))
 
 
@@ -41,12 +44,47 @@ class FieldChecker:
 
     def unknown(self, rtype: ResourceType, obj: dict[str, Any], *, patch: bool = False) -> list[str]:
         """Paths of the fields ``rtype`` does not have, removed from ``obj``; ``patch``: skip ``$`` directives."""
-        message = self.schema.kinds.get(f"{rtype.group}/{rtype.version}/{rtype.kind}")
-        if message is None or rtype.custom:
-            return []
         out: list[str] = []
-        self._walk(obj, message, "", out, patch, top=True)
+        if rtype.custom:
+            if isinstance(rtype.schema, dict):
+                self._prune(obj, rtype.schema, "", out, patch, top=True)
+            return out
+        message = self.schema.kinds.get(f"{rtype.group}/{rtype.version}/{rtype.kind}")
+        if message is not None:
+            self._walk(obj, message, "", out, patch, top=True)
         return out
+
+    def _prune(self, obj: dict[str, Any], schema: dict[str, Any], path: str, out: list[str], patch: bool,
+               top: bool = False) -> None:
+        """Structural pruning of one object node (apiextensions-apiserver's pruning.Prune)."""
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        keep = bool(schema.get("x-kubernetes-preserve-unknown-fields")) or extra is True
+        embedded = top or bool(schema.get("x-kubernetes-embedded-resource"))
+        for key in list(obj):
+            sub = props.get(key)
+            if sub is None and isinstance(extra, dict):
+                sub = extra
+            if embedded and key in ("apiVersion", "kind", "metadata") and sub is None:
+                if key == "metadata" and isinstance(obj[key], dict):
+                    self._walk(obj[key], OBJECT_META, path + "metadata.", out, patch)
+                continue
+            if sub is None:
+                if keep or (patch and key.startswith("$")):
+                    continue
+                out.append(path + key)
+                del obj[key]
+                continue
+            self._prune_value(obj[key], sub, path + key, out, patch)
+
+    def _prune_value(self, value: Any, schema: Any, path: str, out: list[str], patch: bool) -> None:
+        if not isinstance(schema, dict):
+            return
+        if isinstance(value, dict):
+            self._prune(value, schema, path + ".", out, patch)
+        elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+            for i, item in enumerate(value):
+                self._prune_value(item, schema["items"], f"{path}[{i}]", out, patch)
 
     def _walk(self, obj: dict[str, Any], message: str, path: str, out: list[str], patch: bool,
               top: bool = False) -> None:

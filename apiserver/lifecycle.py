@@ -54,7 +54,9 @@ class Lifecycle:
                     self._unlink(r["uid"], ref)
             for uid in new_uids:
                 self._dependents.setdefault(uid, set()).add(ref)
-        if rtype is CRDS and old is None:
+        if rtype is CRDS:  # created, or updated (a new version, a new schema): serve what it says now
+            if old is not None:
+                self.registry.remove_crd(old)
             self.registry.add_crd(obj)
 
     def _unlink(self, uid: str, ref: tuple[str, str]) -> None:

@@ -55,6 +55,8 @@ class ResourceType:
     served_versions: tuple[str, ...] = ()
     # POST-only subresources taking another kind: (subresource, group, version, kind), e.g. pods/eviction.
     create_subresources: tuple[tuple[str, str, str, str], ...] = ()
+    # A custom resource version's openAPIV3Schema (read-only): what pruning keeps. Not part of identity.
+    schema: Any = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -256,6 +258,7 @@ def resource_types_from_crd(crd: dict[str, Any]) -> list[ResourceType]:
             short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
             has_status="status" in sub, has_scale="scale" in sub, tracks_generation=True, custom=True,
             selectable=selectable, served_versions=served,
+            schema=(v.get("schema") or {}).get("openAPIV3Schema") if isinstance(v.get("schema"), dict) else None,
         ))
     return out
 

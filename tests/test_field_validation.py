@@ -1,6 +1,7 @@
 """fieldValidation on built-in kinds: unknown fields are dropped; Strict fails (kubectl), Warn warns (the default)."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -74,3 +75,80 @@ def test_custom_resources_keep_their_fields(kubectl: Kubectl) -> None:
     r = httpx.post(url + "?fieldValidation=Strict", json={"apiVersion": "fv.example.com/v1", "kind": "Thing",
                                                            "metadata": {"name": "t"}, "anything": {"goes": 1}})
     assert r.status_code == 201 and r.json()["anything"] == {"goes": 1}
+
+
+SCHEMA_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: boxes.fv.example.com}
+spec:
+  group: fv.example.com
+  scope: Namespaced
+  names: {plural: boxes, singular: box, kind: Box}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+              tags: {type: array, items: {type: object, properties: {name: {type: string}}}}
+              labels: {type: object, additionalProperties: {type: string}}
+              free: {type: object, x-kubernetes-preserve-unknown-fields: true}
+              template: {type: object, x-kubernetes-embedded-resource: true, properties: {spec: {type: object}}}
+          status: {type: object, properties: {ready: {type: boolean}}}
+"""
+
+BOX = {"apiVersion": "fv.example.com/v1", "kind": "Box", "metadata": {"name": "b", "colour": "red"}, "extra": 1,
+       "spec": {"size": 2, "bogus": True, "tags": [{"name": "t", "other": 1}], "labels": {"any": "kept"},
+                "free": {"anything": {"goes": 1}},
+                "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}, "junk": 1}}}
+
+
+def test_custom_resources_are_pruned_by_their_structural_schema(kubectl: Kubectl) -> None:
+    kubectl.run("create", "-f", "-", stdin=SCHEMA_CRD)
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/fv.example.com/v1/namespaces/default/boxes"
+    r = httpx.post(f"{url}?fieldValidation=Strict", json=BOX)
+    assert r.status_code == 400
+    assert r.json()["message"] == (
+        'Box in version "v1" cannot be handled as a Box: strict decoding error: unknown field "metadata.colour", '
+        'unknown field "extra", unknown field "spec.bogus", unknown field "spec.tags[0].other", '
+        'unknown field "spec.template.junk"')
+    r = httpx.post(url, json=BOX)  # Warn: created without them
+    assert r.status_code == 201 and len(r.headers.get_list("warning")) == 5
+    box = r.json()
+    assert "extra" not in box and "colour" not in box["metadata"]
+    assert box["spec"] == {"size": 2, "tags": [{"name": "t"}], "labels": {"any": "kept"},
+                           "free": {"anything": {"goes": 1}},
+                           "template": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {}}}
+    # the status subresource is pruned the same way
+    r = httpx.patch(f"{url}/b/status", content=b'{"status": {"ready": true, "phase": "x"}}',
+                    headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 200 and r.json()["status"] == {"ready": True}
+    # kubectl apply (Strict) names the field
+    p = kubectl.run("apply", "-f", "-", check=False, stdin="""
+apiVersion: fv.example.com/v1
+kind: Box
+metadata: {name: c}
+spec: {size: 1, sise: 2}
+""")
+    assert p.returncode != 0 and 'strict decoding error: unknown field "spec.sise"' in p.stderr
+
+
+def test_a_crd_update_that_adds_a_version_is_served(kubectl: Kubectl) -> None:
+    kubectl.run("create", "-f", "-", stdin=SCHEMA_CRD)
+    crd = kubectl.json("get", "crd", "boxes.fv.example.com")
+    v2 = {**crd["spec"]["versions"][0], "name": "v2", "storage": False}
+    v2["schema"] = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    crd["spec"]["versions"].append(v2)
+    kubectl.run("replace", "-f", "-", stdin=json.dumps(crd))
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/fv.example.com/v2/namespaces/default/boxes"
+    r = httpx.post(url, json={"apiVersion": "fv.example.com/v2", "kind": "Box", "metadata": {"name": "v2box"},
+                              "spec": {"whatever": 1}})
+    assert r.status_code == 201 and r.json()["spec"] == {"whatever": 1}

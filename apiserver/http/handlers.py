@@ -247,10 +247,8 @@ async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, nam
 
 def _unknown_fields(cluster: ClusterStore, rtype: ResourceType, body: dict[str, Any], query: Query, *,
                     patch: bool = False) -> list[tuple[bytes, bytes]]:
-    """Drop the fields a built-in kind does not have; 400 (Strict) or Warning headers (Warn)."""
+    """Drop the fields the kind (or the CRD's schema) does not have; 400 (Strict) or Warning headers (Warn)."""
     how = fieldvalidation.mode(query.get("fieldValidation"))
-    if rtype.custom:
-        return []
     return fieldvalidation.enforce(rtype, field_checker().unknown(rtype, body, patch=patch), how)
 
 
