@@ -185,8 +185,8 @@ class ClusterStore(Lifecycle):
         key = self.key(rtype, ns, name)
         if self.storage.current(rtype, key) is not None:
             raise errors.already_exists(rtype.plural, rtype.group, name, generated=generated)
-        if field_manager and meta.get("managedFields") is None and rtype.custom:
-            pass  # managedFields are recorded for server-side apply only (see README)
+        if field_manager is not None:
+            self._record_update(rtype, None, obj, field_manager, "")
         obj = self._normalise(rtype, obj)
         if dry_run:
             return self.storage.make_object(rtype, key, ns, 0, obj, orjson.dumps(obj))
@@ -274,7 +274,8 @@ class ClusterStore(Lifecycle):
         elif rtype.custom:  # upstream names the resource here, not the kind (registry/store.go)
             raise errors.invalid(rtype.plural, rtype.group, name, [errors.field_error(
                 "metadata.resourceVersion", "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update")])
-        return self.write_update(rtype, prev, prev.decode(), new, subresource=subresource, dry_run=dry_run)
+        return self.write_update(rtype, prev, prev.decode(), new, subresource=subresource, dry_run=dry_run,
+                                 field_manager=field_manager)
 
     @staticmethod
     def _check_identity(rtype: ResourceType, namespace: str | None, name: str, meta: dict[str, Any]) -> None:
@@ -342,11 +343,14 @@ class ClusterStore(Lifecycle):
         self._check_identity(rtype, namespace, name, meta)
         if str(meta.get("resourceVersion") or prev.rv) != str(prev.rv):
             raise errors.conflict(rtype.plural, rtype.group, name, errors.CONFLICT_MODIFIED)
-        return self.write_update(rtype, prev, old, new, subresource=subresource, dry_run=dry_run)
+        return self.write_update(rtype, prev, old, new, subresource=subresource, dry_run=dry_run,
+                                 field_manager=None if patch_type == APPLY_PATCH else field_manager)
 
     def write_update(self, rtype: ResourceType, prev: StoredObject, old: dict[str, Any], new: dict[str, Any], *,
-                     subresource: str | None = None, dry_run: bool = False) -> StoredObject:
-        """The shared tail of update and patch: isolation, immutables, generation, no-op, finalizers."""
+                     subresource: str | None = None, dry_run: bool = False,
+                     field_manager: str | None = None) -> StoredObject:
+        """The shared tail of update and patch: isolation, immutables, generation, no-op, finalizers;
+        with a ``field_manager`` (every HTTP write names one), its managedFields ``Update`` entry."""
         if subresource == "status":
             result = orjson.loads(prev.data)
             if "status" in new:
@@ -387,6 +391,9 @@ class ClusterStore(Lifecycle):
             meta["labels"] = {**(meta.get("labels") or {}), NAMESPACE_NAME_LABEL: prev.name}
         if rtype.tracks_generation and self._spec_changed(rtype, old, result):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
+        if field_manager is not None:
+            self._record_update(rtype, old, result, field_manager, subresource or "")
+            meta = result["metadata"]
         result = self._normalise(rtype, result)
         if result == old:
             return prev
@@ -399,6 +406,28 @@ class ClusterStore(Lifecycle):
         if "deletionTimestamp" in meta:
             self.progress(rtype, rec.key)
         return rec
+
+    def _record_update(self, rtype: ResourceType, old: dict[str, Any] | None, new: dict[str, Any], manager: str,
+                       subresource: str) -> None:
+        """Set ``new``'s managedFields for a non-apply write by ``manager`` (``record_update``, apply.py).
+
+        A main-resource write never owns status (the strategy resets it), so status is left out of the diff;
+        a create owns the defaulted fields too, as upstream's (defaults are applied at decoding)."""
+        from .apply import record_update
+        from .patch import merge_schema_for
+
+        def probe(o: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in o.items() if k != "status"} if rtype.has_status and not subresource else o
+
+        out = record_update(probe(old) if old is not None else None, probe(new), manager, now=self.now_timestamp(),
+                            api_version=rtype.api_version, subresource=subresource,
+                            schema=merge_schema_for(rtype.group, rtype.kind))
+        entries = out["metadata"].get("managedFields")
+        meta = new.setdefault("metadata", {})
+        if entries:
+            meta["managedFields"] = entries
+        else:
+            meta.pop("managedFields", None)
 
     @staticmethod
     def _spec_changed(rtype: ResourceType, old: dict[str, Any], new: dict[str, Any]) -> bool:

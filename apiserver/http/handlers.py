@@ -103,7 +103,7 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
             await send_json(send, 200, cluster.set_scale(rtype, ns, name, body))
         else:
             rec = cluster.update(rtype, ns, name, body, subresource=sub, dry_run=query.dry_run(),
-                                 field_manager=query.get("fieldManager"), copy=False)
+                                 field_manager=_manager(scope, query), copy=False)
             await send_bytes(send, 200, as_version(rtype, rec.data), extra=warnings)
     elif method == "PATCH":
         info.verb = "patch"
@@ -214,7 +214,7 @@ async def _create(cluster: ClusterStore, rtype: ResourceType, ns: str | None, sc
     if not isinstance(body, dict):
         raise errors.bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
     warnings = _unknown_fields(cluster, rtype, body, query)
-    rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=query.get("fieldManager"),
+    rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=_manager(scope, query),
                          copy=False)
     await send_bytes(send, 201, as_version(rtype, rec.data), extra=warnings)
     return 201
@@ -239,10 +239,20 @@ async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, nam
     force = bool(query.flag("force"))
     existed = cluster.storage.current(rtype, cluster.key(rtype, ns, name)) is not None
     rec = cluster.patch(rtype, ns, name, content_type, body, subresource=sub, dry_run=query.dry_run(),
-                        field_manager=query.get("fieldManager"), force=force)
+                        field_manager=_manager(scope, query, apply=content_type == "application/apply-patch+yaml"),
+                        force=force)
     code = 200 if existed else 201
     await send_bytes(send, code, as_version(rtype, rec.data), extra=warnings)
     return code
+
+
+def _manager(scope: dict[str, Any], query: Query, *, apply: bool = False) -> str | None:
+    """The field manager: ``fieldManager``, else (not for apply, which requires it) the User-Agent's
+    product token, as kube-apiserver's prefixFromUserAgent ("kubectl/v1.37.1 (linux/amd64) ..." -> "kubectl")."""
+    manager = query.get("fieldManager")
+    if manager or apply:
+        return manager
+    return header(scope, b"user-agent").split("/", 1)[0][:128]
 
 
 def _unknown_fields(cluster: ClusterStore, rtype: ResourceType, body: dict[str, Any], query: Query, *,
