@@ -147,6 +147,11 @@ class ClusterStore(Lifecycle):
         self.after_put(rtype, rec, obj, old)
         return rec
 
+    def guaranteed_update(self, rtype: ResourceType, prev: StoredObject, new: dict[str, Any]) -> StoredObject:
+        """Write ``new`` whole, spec and status together, as the server's own registry code does
+        (pods/binding): no strategy, no status isolation; one event."""
+        return self._commit_put(rtype, prev.key, prev.namespace, self._normalise(rtype, new), prev, prev.decode())
+
     # ---- create -----------------------------------------------------------------------------
     def create(self, rtype: ResourceType, namespace: str | None, body: dict[str, Any], *, dry_run: bool = False,
                field_manager: str | None = None, copy: bool = True) -> StoredObject:

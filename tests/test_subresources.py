@@ -193,3 +193,25 @@ def test_token_request_defaults_and_discovery(kubectl: Kubectl) -> None:
             "verbs": ["create"]} in core["pods"]["subresources"]
     assert [s["subresource"] for s in core["serviceaccounts"]["subresources"]] == ["token"]
 
+
+
+def test_binding_assigns_the_pod_once(kubectl: Kubectl) -> None:
+    kubectl.call(lambda c: c.create(c.resource("", "v1", "pods"), "default", pod("p")))
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1/namespaces/default/pods/p/binding"
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p", "annotations": {"by": "sched"}},
+               "target": {"apiVersion": "v1", "kind": "Node", "name": "n1"}}
+    r = httpx.post(url, json=binding)
+    assert r.status_code == 201 and r.json()["status"] == "Success"
+    p = pod_state(kubectl, "p")
+    assert p["spec"]["nodeName"] == "n1" and p["metadata"]["annotations"] == {"by": "sched"}
+    cond = [c for c in p["status"]["conditions"] if c["type"] == "PodScheduled"]
+    assert cond and cond[0]["status"] == "True" and cond[0]["lastTransitionTime"]
+    assert p["status"]["phase"] == "Pending"  # status kept: one write of spec and status together
+    r = httpx.post(url, json={**binding, "target": {"kind": "Node", "name": "n2"}})
+    assert r.status_code == 409 and r.json()["message"] == (
+        'Operation cannot be fulfilled on pods/binding "p": pod p is already assigned to node "n1"')
+    r = httpx.post(url, json={**binding, "target": {"kind": "Pod", "name": ""}})
+    assert r.status_code == 422 and {c["field"] for c in r.json()["details"]["causes"]} == {"target.kind", "target.name"}
+    assert httpx.post(url.replace("/p/", "/ghost/"), json={**binding, "metadata": {"name": "ghost"}}).status_code == 404
+    names = [r["name"] for r in httpx.get(f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1").json()["resources"]]
+    assert [n for n in names if n.startswith("pods")] == ["pods", "pods/binding", "pods/eviction", "pods/status"]

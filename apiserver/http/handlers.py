@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from .. import errors, fieldvalidation
 from ..cluster import CR_PATCH_TYPES, PATCH_TYPES, ClusterStore
+from ..binding import bind
 from ..eviction import evict
 from ..fieldvalidation import field_checker
 from ..resources import CRDS, ResourceType
@@ -290,11 +291,15 @@ def delete_options(opts: dict[str, Any], query: Query) -> dict[str, Any]:
 
 async def _create_subresource(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, sub: str,
                               scope: dict[str, Any], receive: Any, send: Send, query: Query) -> int:
-    """pods/eviction and serviceaccounts/token: a POST of another kind, answered 201."""
+    """pods/binding, pods/eviction and serviceaccounts/token: a POST of another kind, answered 201."""
     kind = next(s[3] for s in rtype.create_subresources if s[0] == sub)
     body = decode_body(await read_body(receive), header(scope, b"content-type"), kind, protobuf=True)
     if not isinstance(body, dict):
         raise errors.bad_request(f"the object provided is unrecognized (must be of type {kind})")
+    if sub == "binding":
+        status = bind(cluster, ns or "", name, body, dry_run=query.dry_run())
+        await send_json(send, 201, status)
+        return 201
     if sub == "eviction":
         raw = body.get("deleteOptions") or {}
         if not isinstance(raw, dict):
