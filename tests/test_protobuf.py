@@ -432,3 +432,42 @@ def test_a_map_of_slices_is_a_map_of_wrapped_lists() -> None:
     raw = (entry(4, ld(1, "groups"), ld(2, ld(1, "a") + ld(1, "b"))) + entry(4, ld(1, "none"), ld(2, b""))
            + entry(5, ld(1, "p"), ld(2, ld(1, bytes([1, 2, 0x7F])))))
     assert schema.decode_message(raw, "U") == {"extra": {"groups": ["a", "b"], "none": []}, "n": {"p": [1, 2, 127]}}
+
+
+def test_the_extractor_reads_the_installed_kubectl_and_agrees_with_the_shipped_schema() -> None:
+    """scripts/k8s_protobuf_schema.py on the kubectl the tests run: field numbers never change upstream,
+    so every shipped field of the common kinds must come out the same (a newer kubectl may add fields)."""
+    import importlib.util
+    import shutil
+    import sys
+    from pathlib import Path
+
+    kubectl_path = Path(sys.executable).with_name("kubectl")
+    if not kubectl_path.exists():
+        kubectl_path = Path(shutil.which("kubectl") or "")
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("k8s_protobuf_schema", root / "scripts" / "k8s_protobuf_schema.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    extracted = module.Extractor(str(kubectl_path)).run()
+    shipped = builtin_schema()
+    assert len(extracted["messages"]) > 1000 and extracted["kinds"]["apps/v1/Deployment"] == "k8s.io/api/apps/v1.Deployment"
+    checked: set[str] = set()
+    for kind in ("/v1/Pod", "/v1/ConfigMap", "/v1/Secret", "/v1/Service", "apps/v1/Deployment", "batch/v1/Job",
+                 "policy/v1/Eviction", "authentication.k8s.io/v1/TokenRequest"):
+        name = shipped.kinds[kind]
+        todo, seen = [name], set()
+        while todo:
+            message = todo.pop()
+            if message in seen:
+                continue
+            seen.add(message)
+            got = {tuple(f[:3]) for f in extracted["messages"][message]}
+            for f in shipped.messages[message]:
+                assert tuple(f[:3]) in got, (message, f)
+                ref = f[2].lstrip("*").removeprefix("[]").split("]")[-1].lstrip("*").removeprefix("[]")
+                if ref in shipped.messages:
+                    todo.append(ref)
+        checked |= seen
+    assert len(checked) > 100  # the walk reached the nested messages (PodSpec, Container, probes, volumes ...)
