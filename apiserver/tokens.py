@@ -68,8 +68,7 @@ def token_request(cluster: ClusterStore, namespace: str, name: str, body: dict[s
         claims["kubernetes.io"][str(bound["kind"]).lower()] = {"name": bound["name"], "uid": bound.get("uid", "")}
     head = _b64(orjson.dumps({"alg": "HS256", "kid": cluster.name, "typ": "JWT"}))
     payload = _b64(orjson.dumps(claims))
-    key = hashlib.sha256(f"kubesim/{cluster.name}/{meta.get('uid', '')}".encode()).digest()
-    signature = _b64(hmac.new(key, f"{head}.{payload}".encode(), hashlib.sha256).digest())
+    signature = _signature(cluster, str(meta.get("uid", "")), head, payload)
     return {
         "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
         "metadata": {"name": name, "namespace": namespace, "creationTimestamp": cluster.now_timestamp()},
@@ -77,3 +76,31 @@ def token_request(cluster: ClusterStore, namespace: str, name: str, body: dict[s
         "status": {"token": f"{head}.{payload}.{signature}",
                    "expirationTimestamp": cluster.now_timestamp(float(expiration))},
     }
+
+
+def _signature(cluster: ClusterStore, sa_uid: str, head: str, payload: str) -> str:
+    key = hashlib.sha256(f"kubesim/{cluster.name}/{sa_uid}".encode()).digest()
+    return _b64(hmac.new(key, f"{head}.{payload}".encode(), hashlib.sha256).digest())
+
+
+def verify(cluster: ClusterStore, token: str) -> dict[str, Any] | None:
+    """The claims of a token this cluster issued, still valid, for a service account that still exists
+    with the same uid (upstream's check); None otherwise."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = orjson.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        sa = claims["kubernetes.io"]["serviceaccount"]
+        ns = claims["kubernetes.io"]["namespace"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not hmac.compare_digest(_signature(cluster, str(sa.get("uid", "")), parts[0], parts[1]), parts[2]):
+        return None
+    if not isinstance(claims.get("exp"), int) or claims["exp"] <= cluster.clock.now():
+        return None
+    try:
+        live = cluster.get(SERVICE_ACCOUNTS, ns, sa.get("name", "")).decode()
+    except errors.StatusError:
+        return None
+    return claims if live["metadata"].get("uid") == sa.get("uid") else None

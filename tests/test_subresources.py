@@ -215,3 +215,45 @@ def test_binding_assigns_the_pod_once(kubectl: Kubectl) -> None:
     assert httpx.post(url.replace("/p/", "/ghost/"), json={**binding, "metadata": {"name": "ghost"}}).status_code == 404
     names = [r["name"] for r in httpx.get(f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1").json()["resources"]]
     assert [n for n in names if n.startswith("pods")] == ["pods", "pods/binding", "pods/eviction", "pods/status"]
+
+
+def test_kubectl_auth_can_i_and_whoami(kubectl: Kubectl) -> None:
+    assert kubectl.run("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+    assert kubectl.run("auth", "can-i", "get", "/healthz").stdout.strip() == "yes"
+    listed = kubectl.run("auth", "can-i", "--list").stdout
+    assert "*.*" in listed and "[*]" in listed
+    who = kubectl.run("auth", "whoami", "-o", "json").stdout
+    assert json.loads(who)["status"]["userInfo"]["username"] == "kubernetes-admin"
+    # kubectl sends no bearer token over plain HTTP; a client that does is told whose token it is
+    kubectl.run("create", "serviceaccount", "robot")
+    token = kubectl.run("create", "token", "robot").stdout.strip()
+    r = httpx.post(f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                   json={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+                   headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201 and r.json()["status"]["userInfo"]["username"] == "system:serviceaccount:default:robot"
+
+
+def test_token_review_accepts_only_live_kubesim_tokens(kubectl: Kubectl) -> None:
+    kubectl.run("create", "serviceaccount", "robot")
+    token = kubectl.run("create", "token", "robot", "--audience=vault").stdout.strip()
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/authentication.k8s.io/v1/tokenreviews"
+
+    def review(tok: str, audiences: list[str] | None = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"token": tok}
+        if audiences:
+            spec["audiences"] = audiences
+        r = httpx.post(url, json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": spec})
+        assert r.status_code == 201
+        return r.json()["status"]
+
+    ok = review(token, ["vault"])
+    assert ok["authenticated"] is True and ok["audiences"] == ["vault"]
+    assert ok["user"]["username"] == "system:serviceaccount:default:robot"
+    assert "system:serviceaccounts:default" in ok["user"]["groups"]
+    assert review(token, ["other"])["authenticated"] is False
+    assert review(token[:-2] + "xx")["authenticated"] is False  # the signature
+    assert review("not-a-token")["authenticated"] is False
+    kubectl.run("delete", "serviceaccount", "robot")
+    kubectl.run("create", "serviceaccount", "robot")  # same name, new uid: the old token is dead
+    assert review(token)["authenticated"] is False
+    assert httpx.get(url).status_code == 405

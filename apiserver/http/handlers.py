@@ -10,6 +10,7 @@ from ..binding import bind
 from ..eviction import evict
 from ..fieldvalidation import field_checker
 from ..resources import CRDS, ResourceType
+from ..reviews import review
 from ..tokens import token_request
 from . import tables
 from .request import Query, RequestInfo, decode_body, header, read_body
@@ -60,6 +61,17 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
         raise errors.path_not_found()
     method = scope["method"]
     ns = info.namespace if rtype.namespaced else None
+    if rtype.verbs == ("create",):  # access and token reviews: answered, never stored
+        if method != "POST" or info.name is not None:
+            raise errors.method_not_allowed(method, rtype.plural)
+        info.verb = "create"
+        body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind, protobuf=True)
+        if not isinstance(body, dict):
+            raise errors.bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
+        bearer = header(scope, b"authorization").removeprefix("Bearer ").strip()
+        info.code = 201
+        await send_json(send, 201, review(cluster, rtype, ns, body, bearer))
+        return info.verb
     if info.name is None:
         if method == "GET":
             if query.flag("watch"):
