@@ -102,7 +102,7 @@ def build_admin(mux: Multiplexer, app: Any = None) -> FastAPI:
         if not re.match(r"^https?://[^\s/]+(/[^\s]*)?$", server):
             raise HTTPException(422, "server must be an http(s) URL")
         find(name)
-        return kubeconfig(server, name)
+        return kubeconfig(server, name, getattr(app, "ca_pem", None))
 
     if app is not None:
         _fault_routes(api, mux, app)

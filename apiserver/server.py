@@ -15,6 +15,7 @@ from .http.app import KubeApp
 from .http.handlers import HttpConfig
 from .metrics import CallbackGauge, Metrics
 from .multiplexer import Multiplexer
+from .tls import ServingCertificate
 
 T = TypeVar("T")
 
@@ -101,17 +102,26 @@ class Server:
 
     def __init__(self, mux: Multiplexer, host: str = "127.0.0.1", port: int = 6443, *,
                  http_config: HttpConfig | None = None, log_level: str = "warning", faults: FaultPlan | None = None,
-                 metrics: bool = True, per_cluster_metrics: bool = True) -> None:
+                 metrics: bool = True, per_cluster_metrics: bool = True, tls: bool = False,
+                 tls_dir: str | None = None) -> None:
+        """``tls``: serve https with a CA and serving certificate made for this server (``ca_pem``, and
+        ``ca.crt`` in ``tls_dir`` or a private temporary directory)."""
         self.mux = mux
         self.app = build_app(mux, http_config=http_config, faults=faults, metrics=metrics,
                              per_cluster_metrics=per_cluster_metrics)
         self.sock = bind(host, port)
         self.host = host
         self.port = self.sock.getsockname()[1]
+        self.certificate = ServingCertificate.generate((host,)) if tls else None
+        ssl: dict[str, Any] = {}
+        if self.certificate is not None:
+            certfile, keyfile, self.ca_file = self.certificate.write(tls_dir)
+            ssl = {"ssl_certfile": certfile, "ssl_keyfile": keyfile}
+            self.app.ca_pem = self.certificate.ca_pem  # for the kubeconfigs the admin API hands out
         # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (~5% of a tiny GET's
         # CPU, measured by benchmarks.http); nothing in kubesim reads the client address or scheme.
         self.config = uvicorn.Config(self.app, log_level=log_level, lifespan="on", access_log=False,
-                                     timeout_keep_alive=75, timeout_graceful_shutdown=2, proxy_headers=False)
+                                     timeout_keep_alive=75, timeout_graceful_shutdown=2, proxy_headers=False, **ssl)
         self.uvicorn = _UvicornServer(self.config, mux)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -119,7 +129,11 @@ class Server:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.certificate else 'http'}://{host}:{self.port}"
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        return self.certificate.ca_pem if self.certificate else None
 
     async def serve(self) -> None:
         """Serve in the foreground: this process is the server (``kubesim serve``), so tune its GC too."""

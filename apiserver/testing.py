@@ -36,7 +36,7 @@ class KubesimHandle:
         path = os.path.join(self._dir, f"{name}.kubeconfig")
         if not os.path.exists(path):
             with open(path, "w") as f:
-                f.write(kubeconfig(self.url, name))
+                f.write(kubeconfig(self.url, name, self.server.ca_pem))
         return path
 
     def create_cluster(self, name: str) -> None:

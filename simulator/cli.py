@@ -44,12 +44,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         mux.create(n)
     try:
         server = Server(mux, args.host, args.port, log_level=args.log_level, faults=faults,
-                        per_cluster_metrics=args.cluster_metrics)
+                        per_cluster_metrics=args.cluster_metrics, tls=args.tls, tls_dir=args.tls_dir)
     except OSError as e:
         print(f"kubesim serve: cannot listen on {args.host}:{args.port}: {e.strerror}", file=sys.stderr)
         return 1
     if args.kubeconfig_dir:
-        paths = write_kubeconfigs(args.kubeconfig_dir, server.url, names)
+        paths = write_kubeconfigs(args.kubeconfig_dir, server.url, names, server.ca_pem)
         print(f"kubeconfigs: {len(paths)} written to {args.kubeconfig_dir}")
     shown = names[:5]
     print(f"kubesim serving {len(names)} cluster(s) on {server.url}")
@@ -58,6 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if len(names) > len(shown):
         print(f"  ... and {len(names) - len(shown)} more")
     print(f"  admin API: {server.url}/kubesim/docs   metrics: {server.url}/metrics")
+    if server.certificate is not None:
+        print(f"  TLS: CA certificate in {server.ca_file} (the kubeconfigs carry it)")
     if faults is not None:
         print(f"  fault plan: {args.faults} ({len(faults.rules)} rules, seed {faults.seed})")
     sys.stdout.flush()
@@ -144,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML): latency, errors, outages, compaction")
     s.add_argument("--no-cluster-metrics", dest="cluster_metrics", action="store_false",
                    help="drop the per-cluster label from request metrics (fewer series with many clusters)")
+    s.add_argument("--tls", action="store_true",
+                   help="serve https with a CA made at start (kubeconfigs carry it; client-go sends tokens only "
+                        "over TLS)")
+    s.add_argument("--tls-dir", metavar="DIR", help="with --tls: write tls.crt, tls.key and ca.crt here")
     s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     s.set_defaults(func=cmd_serve)
 

@@ -27,14 +27,14 @@ def kubesim_serve(*args: str) -> Iterator[str]:
         assert proc.stdout is not None
         url = None
         for line in proc.stdout:
-            m = re.search(r"serving \d+ cluster\(s\) on (http://\S+)", line)
+            m = re.search(r"serving \d+ cluster\(s\) on (https?://\S+)", line)
             if m:
                 url = m.group(1)
                 break
         assert url, proc.stderr.read() if proc.stderr else ""
         for _ in range(200):
             try:
-                httpx.get(url + "/healthz", timeout=1)
+                httpx.get(url + "/healthz", timeout=1, verify=False)
                 break
             except httpx.TransportError:
                 time.sleep(0.025)

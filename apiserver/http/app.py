@@ -41,6 +41,7 @@ class KubeApp:
         self.watch_stats = WatchStreamStats()
         self.faults = faults if faults is not None else FaultPlan(clock=mux.clock)
         self.metrics = metrics
+        self.ca_pem: bytes | None = None  # set when served over TLS: kubeconfigs carry it
         self._reaper: asyncio.Task[None] | None = None
         self._compactor: asyncio.Task[None] | None = None
         self._storage_locks: dict[str, asyncio.Lock] = {}
