@@ -356,7 +356,8 @@ class ClusterStore(Lifecycle):
                      field_manager: str | None = None) -> StoredObject:
         """The shared tail of update and patch: isolation, immutables, generation, no-op, finalizers;
         with a ``field_manager`` (every HTTP write names one), its managedFields ``Update`` entry."""
-        if subresource == "status":
+        status_write = subresource == "status" or subresource in rtype.extra_status_subresources
+        if status_write:
             result = orjson.loads(prev.data)
             if "status" in new:
                 result["status"] = new["status"]
@@ -389,9 +390,9 @@ class ClusterStore(Lifecycle):
                     "metadata.finalizers", "FieldValueForbidden",
                     f"Forbidden: no new finalizers can be added if the object is being deleted, found new "
                     f"finalizers []string{{{', '.join(orjson.dumps(f).decode() for f in sorted(set(added)))}}}")])
-        if subresource != "status":
+        if not status_write:
             validate_metadata(rtype, result, prev.name)
-        if rtype is NAMESPACES and subresource != "status":
+        if rtype is NAMESPACES and not status_write:
             result["spec"] = old.get("spec", result.get("spec"))  # spec.finalizers change only via /finalize
             meta["labels"] = {**(meta.get("labels") or {}), NAMESPACE_NAME_LABEL: prev.name}
         if rtype.tracks_generation and self._spec_changed(rtype, old, result):

@@ -54,7 +54,7 @@ def _error_for(rule: Rule, ctx: RequestContext) -> errors.StatusError:
     elif code == 503:
         e = errors.service_unavailable(rule.message or "the server is currently unable to handle the request")
     else:
-        e = errors.timeout(rule.message or f"request did not complete within the allowed duration", rule.retry_after or 1)
+        e = errors.timeout(rule.message or "request did not complete within the allowed duration", rule.retry_after or 1)
     if rule.retry_after and e.details is not None:
         e.details["retryAfterSeconds"] = rule.retry_after
         e.headers["Retry-After"] = str(rule.retry_after)

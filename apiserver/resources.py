@@ -55,6 +55,8 @@ class ResourceType:
     served_versions: tuple[str, ...] = ()
     # POST-only subresources taking another kind: (subresource, group, version, kind), e.g. pods/eviction.
     create_subresources: tuple[tuple[str, str, str, str], ...] = ()
+    # Subresources that write status the way /status does (certificatesigningrequests/approval).
+    extra_status_subresources: tuple[str, ...] = ()
     # A custom resource version's openAPIV3Schema (read-only): what pruning keeps. Not part of identity.
     schema: Any = field(default=None, compare=False, hash=False, repr=False)
 
@@ -239,6 +241,9 @@ BUILTIN: tuple[ResourceType, ...] = (
                  verbs=("create",)),
     ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", "selfsubjectreview",
                  False, verbs=("create",)),
+    ResourceType("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests",
+                 "certificatesigningrequest", False, ("csr",), has_status=True,
+                 extra_status_subresources=("approval",)),
     ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False, ("sc",)),
     ResourceType("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", "runtimeclass", False),
     ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",

@@ -99,8 +99,9 @@ def test_group_list_excludes_core_and_orders_crd_versions() -> None:
     groups = {g["name"]: g for g in doc["groups"]}
     assert "" not in groups and "v1" not in [g["name"] for g in doc["groups"]]
     # kube-apiserver's group priority order, then the CRD groups
-    assert [g["name"] for g in doc["groups"]][:14] == [
-        "apps", "authentication.k8s.io", "authorization.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
+    assert [g["name"] for g in doc["groups"]][:15] == [
+        "apps", "authentication.k8s.io", "authorization.k8s.io", "autoscaling", "batch", "certificates.k8s.io",
+        "networking.k8s.io", "policy",
         "rbac.authorization.k8s.io", "storage.k8s.io", "apiextensions.k8s.io", "scheduling.k8s.io",
         "coordination.k8s.io", "node.k8s.io", "discovery.k8s.io"]
     w = groups["example.com"]

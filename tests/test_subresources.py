@@ -257,3 +257,20 @@ def test_token_review_accepts_only_live_kubesim_tokens(kubectl: Kubectl) -> None
     kubectl.run("create", "serviceaccount", "robot")  # same name, new uid: the old token is dead
     assert review(token)["authenticated"] is False
     assert httpx.get(url).status_code == 405
+
+
+def test_kubectl_certificate_approve(kubectl: Kubectl) -> None:
+    csr = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+           "metadata": {"name": "node-csr"},
+           "spec": {"request": base64.b64encode(b"-----BEGIN CERTIFICATE REQUEST-----\n...").decode(),
+                    "signerName": "kubernetes.io/kube-apiserver-client-kubelet", "usages": ["client auth"],
+                    "username": "system:node:n1", "expirationSeconds": 86400}}
+    kubectl.run("create", "-f", "-", stdin=json.dumps(csr))
+    rows = kubectl.run("get", "csr").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"]
+    assert rows[1].split()[2:] == ["kubernetes.io/kube-apiserver-client-kubelet", "system:node:n1", "24h", "Pending"]
+    assert "approved" in kubectl.run("certificate", "approve", "node-csr").stdout
+    got = kubectl.json("get", "csr", "node-csr")
+    assert [(c["type"], c["status"]) for c in got["status"]["conditions"]] == [("Approved", "True")]
+    assert got["spec"]["username"] == "system:node:n1"  # the approval writes status only
+    assert kubectl.run("get", "csr").stdout.splitlines()[1].split()[-1] == "Approved"

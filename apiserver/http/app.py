@@ -239,7 +239,7 @@ class KubeApp:
             await asyncio.sleep(decision.delay)
         if decision.timeout_after is not None:
             await asyncio.sleep(decision.timeout_after)
-            raise errors.timeout(f"request did not complete within requested timeout - context deadline exceeded")
+            raise errors.timeout("request did not complete within requested timeout - context deadline exceeded")
         if decision.error is not None:
             raise decision.error
 

@@ -154,3 +154,13 @@ def _format_labels(labels: Any) -> str:
     return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
 
 
+def _format_selector(sel: Any) -> str:
+    """metav1.FormatLabelSelector: "<none>" for an empty or missing selector, "<error>" for a bad one."""
+    text = format_label_selector(sel)
+    return "<error>" if text == "<invalid>" else text or "<none>"
+
+
+def _more(items: list[str], limit: int = 3) -> str:
+    """printers.go listWithMoreString: the first three items, then "+ N more..."; "<unset>" for none."""
+    joined = ",".join(items[:limit])
+    return f"{joined} + {len(items) - limit} more..." if len(items) > limit else joined or "<unset>"

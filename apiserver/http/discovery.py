@@ -178,6 +178,9 @@ def _api_resource_list(custom: tuple[ResourceType, ...], group: str, version: st
         if r.has_status:
             resources.append({"name": f"{r.plural}/status", "singularName": "", "namespaced": r.namespaced,
                               "kind": r.kind, "verbs": list(_SUB_VERBS)})
+        for sub in r.extra_status_subresources:
+            resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
+                              "kind": r.kind, "verbs": list(_SUB_VERBS)})
         for sub, sub_group, sub_version, sub_kind in r.create_subresources:
             resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
                               "group": sub_group, "version": sub_version, "kind": sub_kind, "verbs": ["create"]})
@@ -249,6 +252,8 @@ def _aggregated_resource(r: ResourceType) -> dict[str, Any]:
                      "verbs": list(_SUB_VERBS)})
     if r.has_status:
         subs.append({"subresource": "status", "responseKind": dict(kind), "verbs": list(_SUB_VERBS)})
+    for sub in r.extra_status_subresources:
+        subs.append({"subresource": sub, "responseKind": dict(kind), "verbs": list(_SUB_VERBS)})
     for sub, sub_group, sub_version, sub_kind in r.create_subresources:
         subs.append({"subresource": sub, "responseKind": {"group": sub_group, "version": sub_version, "kind": sub_kind},
                      "verbs": ["create"]})

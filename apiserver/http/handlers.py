@@ -91,7 +91,8 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
         return info.verb
     sub = info.subresource
     name = info.name
-    if sub is not None and not ((sub == "status" and rtype.has_status) or (sub == "scale" and rtype.has_scale)):
+    if sub is not None and not ((sub == "status" and rtype.has_status) or (sub == "scale" and rtype.has_scale)
+                                or sub in rtype.extra_status_subresources):
         if not any(sub == s[0] for s in rtype.create_subresources):
             raise errors.path_not_found()
         if method != "POST":

@@ -183,6 +183,10 @@ def _paths_for(r: ResourceType) -> dict[str, dict[str, Any]]:
         paths[f"{base}/{{name}}/status"] = {
             **_item_ops(f"{cv}{scoped}{r.kind}Status", gvk, schema, ("get", "patch", "update")),
             "parameters": item_params}
+    for sub in r.extra_status_subresources:
+        paths[f"{base}/{{name}}/{sub}"] = {
+            **_item_ops(f"{cv}{scoped}{r.kind}{sub.capitalize()}", gvk, schema, ("get", "patch", "update")),
+            "parameters": item_params}
     if r.has_scale:
         paths[f"{base}/{{name}}/scale"] = {
             **_item_ops(f"{cv}{scoped}{r.kind}Scale", _gvk("autoscaling", "v1", "Scale"), _SCALE,

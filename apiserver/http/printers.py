@@ -3,7 +3,7 @@
 This module holds the registry (``PRINTERS``), the generic convertor for kinds without a printer,
 and the two printers that summarise kubelet-reported status (Pod: container states, restarts and
 readiness gates; Node: conditions, roles and addresses). The other core/v1 kinds are printed by
-``printers_core.py``, the named API groups by ``printers_groups.py``.
+``printers_core.py``, the workload groups by ``printers_groups.py``, the others by ``printers_cluster.py``.
 
 Each printer turns one object into its row cells (always "wide": kubectl hides priority-1 columns
 without ``-o wide``). Ages are ``duration.HumanDuration`` strings from the caller's clock.
@@ -15,6 +15,7 @@ from typing import Any
 
 from .cells import Cells, Conditions, Printer, _AGE_COL, _CREATED_DOC, _NAME_COL, _age, _col, _d, _i, _l, _name, _parse_ts, _since
 from .printers_core import CORE_PRINTERS
+from .printers_cluster import CLUSTER_PRINTERS
 from .printers_groups import GROUP_PRINTERS
 
 # --- Pod and Node --------------------------------------------------------------------------
@@ -225,4 +226,5 @@ PRINTERS: dict[tuple[str, str], tuple[list[dict[str, Any]], Printer]] = {
     ("", "Node"): (_NODE_COLUMNS, _print_node),
     **CORE_PRINTERS,
     **GROUP_PRINTERS,
+    **CLUSTER_PRINTERS,
 }
