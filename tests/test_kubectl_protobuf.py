@@ -114,3 +114,23 @@ def test_job_and_cronjob_defaults_as_kube_apiserver(kubectl: Kubectl) -> None:
         False, "Allow", 3, 1)
     rows = kubectl.run("get", "cronjob", "cj").stdout.splitlines()
     assert rows[0].split()[:4] == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND"] and rows[1].split()[6:8] == ["<none>", "False"]
+
+
+def test_delete_options_in_protobuf(kubectl: Kubectl) -> None:
+    """client-go's typed Delete sends DeleteOptions as a protobuf body (clusterloader2 always does)."""
+    import httpx
+
+    from test_protobuf import envelope, ld, vi
+
+    kubectl.run("create", "deployment", "owner", "--image=nginx")
+    dep = kubectl.json("get", "deployment", "owner")
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "owner", "uid": dep["metadata"]["uid"]}
+    kubectl.create("", "v1", "configmaps", "default", {"metadata": {"name": "dependent", "ownerReferences": [ref]}})
+    # gracePeriodSeconds (1) = 0, propagationPolicy (4) = Orphan
+    body = envelope("meta.k8s.io/v1", "DeleteOptions", vi(1, 0) + ld(4, "Orphan"))
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/apps/v1/namespaces/default/deployments/owner"
+    r = httpx.request("DELETE", url, content=body, headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
+    assert r.status_code == 200, r.text
+    assert kubectl.get("apps", "v1", "deployments", "default", "owner") is None
+    orphan = kubectl.get("", "v1", "configmaps", "default", "dependent")
+    assert orphan is not None and not orphan["metadata"].get("ownerReferences")  # orphaned, not collected
