@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from apiserver.faults import FaultPlan, FaultPlanError
 from apiserver.kubeconfig import cluster_url, kubeconfig, write_kubeconfigs
 from apiserver.multiplexer import Multiplexer
+from apiserver.http.handlers import HttpConfig
 from apiserver.server import Server
 from apiserver.storage import StoreConfig
 
@@ -44,7 +45,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         mux.create(n)
     try:
         server = Server(mux, args.host, args.port, log_level=args.log_level, faults=faults,
-                        per_cluster_metrics=args.cluster_metrics, tls=args.tls, tls_dir=args.tls_dir)
+                        per_cluster_metrics=args.cluster_metrics, tls=args.tls, tls_dir=args.tls_dir,
+                        http_config=HttpConfig(managed_fields=args.managed_fields))
     except OSError as e:
         print(f"kubesim serve: cannot listen on {args.host}:{args.port}: {e.strerror}", file=sys.stderr)
         return 1
@@ -146,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--faults", metavar="FILE", help="a fault plan (YAML): latency, errors, outages, compaction")
     s.add_argument("--no-cluster-metrics", dest="cluster_metrics", action="store_false",
                    help="drop the per-cluster label from request metrics (fewer series with many clusters)")
+    s.add_argument("--no-managed-fields", dest="managed_fields", action="store_false",
+                   help="record no managedFields Update entries (server-side apply keeps its own): cheaper writes "
+                        "for write-heavy runs")
     s.add_argument("--tls", action="store_true",
                    help="serve https with a CA made at start (kubeconfigs carry it; client-go sends tokens only "
                         "over TLS)")

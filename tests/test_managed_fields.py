@@ -54,3 +54,16 @@ def test_manager_from_user_agent_and_status_writes(kubectl: Kubectl) -> None:
     got = entries(r3.json())
     assert "f:a" in got["other"]["fieldsV1"]["f:data"]
     assert "my-controller" not in got or "f:a" not in got["my-controller"]["fieldsV1"].get("f:data", {})
+
+
+def test_no_managed_fields_switch() -> None:
+    from helpers import kubesim_serve
+
+    with kubesim_serve("--clusters", "1", "--no-managed-fields") as url:
+        cms = f"{url}/clusters/c1/api/v1/namespaces/default/configmaps"
+        r = httpx.post(cms, json={"metadata": {"name": "cm"}, "data": {"a": "1"}})
+        assert r.status_code == 201 and "managedFields" not in r.json()["metadata"]
+        applied = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm2}\ndata: {a: b}\n"
+        r = httpx.patch(f"{cms}/cm2?fieldManager=me", content=applied,
+                        headers={"Content-Type": "application/apply-patch+yaml"})
+        assert r.status_code == 201 and r.json()["metadata"]["managedFields"][0]["operation"] == "Apply"

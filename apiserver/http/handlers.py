@@ -23,6 +23,9 @@ class HttpConfig:
     bookmark_interval: float = 60.0        # seconds between BOOKMARKs on a quiet watch that asked for them
     watch_timeout_min: float = 1800.0      # upstream's min-request-timeout: watches without timeoutSeconds
     watch_timeout_max: float = 3600.0      # ...end at a random point in [min, 2 x min]
+    # managedFields Update entries on every write, as upstream; off: ~40% cheaper creates in-process, ~15% more over
+    # HTTP (measured with 200-byte ConfigMaps), for write-heavy scale runs that never read them
+    managed_fields: bool = True
 
 
 def as_version(rtype: ResourceType, data: bytes) -> bytes:
@@ -82,7 +85,7 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
                 await _list(cluster, rtype, ns, scope, send, query, clock_now)
         elif method == "POST":
             info.verb = "create"
-            info.code = await _create(cluster, rtype, ns, scope, receive, send, query)
+            info.code = await _create(cluster, rtype, ns, scope, receive, send, query, config)
         elif method == "DELETE":
             info.verb = "deletecollection"
             await _delete_collection(cluster, rtype, ns, scope, receive, send, query)
@@ -117,11 +120,11 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
             await send_json(send, 200, cluster.set_scale(rtype, ns, name, body))
         else:
             rec = cluster.update(rtype, ns, name, body, subresource=sub, dry_run=query.dry_run(),
-                                 field_manager=_manager(scope, query), copy=False)
+                                 field_manager=_manager(scope, query, config), copy=False)
             await send_bytes(send, 200, as_version(rtype, rec.data), extra=warnings)
     elif method == "PATCH":
         info.verb = "patch"
-        info.code = await _patch(cluster, rtype, ns, name, sub, scope, receive, send, query)
+        info.code = await _patch(cluster, rtype, ns, name, sub, scope, receive, send, query, config)
     elif method == "DELETE" and sub is None:
         info.verb = "delete"
         await _delete(cluster, rtype, ns, name, scope, receive, send, query)
@@ -223,19 +226,19 @@ async def _watch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, sco
 
 
 async def _create(cluster: ClusterStore, rtype: ResourceType, ns: str | None, scope: dict[str, Any], receive: Any,
-                  send: Send, query: Query) -> int:
+                  send: Send, query: Query, config: HttpConfig) -> int:
     body = decode_body(await read_body(receive), header(scope, b"content-type"), rtype.kind, protobuf=not rtype.custom)
     if not isinstance(body, dict):
         raise errors.bad_request(f"the object provided is unrecognized (must be of type {rtype.kind})")
     warnings = _unknown_fields(cluster, rtype, body, query)
-    rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=_manager(scope, query),
+    rec = cluster.create(rtype, ns, body, dry_run=query.dry_run(), field_manager=_manager(scope, query, config),
                          copy=False)
     await send_bytes(send, 201, as_version(rtype, rec.data), extra=warnings)
     return 201
 
 
 async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, name: str, sub: str | None,
-                 scope: dict[str, Any], receive: Any, send: Send, query: Query) -> int:
+                 scope: dict[str, Any], receive: Any, send: Send, query: Query, config: HttpConfig) -> int:
     content_type = header(scope, b"content-type").split(";", 1)[0].strip().lower()
     allowed = CR_PATCH_TYPES if rtype.custom else PATCH_TYPES
     if content_type not in allowed:
@@ -253,19 +256,23 @@ async def _patch(cluster: ClusterStore, rtype: ResourceType, ns: str | None, nam
     force = bool(query.flag("force"))
     existed = cluster.storage.current(rtype, cluster.key(rtype, ns, name)) is not None
     rec = cluster.patch(rtype, ns, name, content_type, body, subresource=sub, dry_run=query.dry_run(),
-                        field_manager=_manager(scope, query, apply=content_type == "application/apply-patch+yaml"),
+                        field_manager=_manager(scope, query, config,
+                                               apply=content_type == "application/apply-patch+yaml"),
                         force=force)
     code = 200 if existed else 201
     await send_bytes(send, code, as_version(rtype, rec.data), extra=warnings)
     return code
 
 
-def _manager(scope: dict[str, Any], query: Query, *, apply: bool = False) -> str | None:
+def _manager(scope: dict[str, Any], query: Query, config: HttpConfig, *, apply: bool = False) -> str | None:
     """The field manager: ``fieldManager``, else (not for apply, which requires it) the User-Agent's
-    product token, as kube-apiserver's prefixFromUserAgent ("kubectl/v1.37.1 (linux/amd64) ..." -> "kubectl")."""
+    product token, as kube-apiserver's prefixFromUserAgent ("kubectl/v1.37.1 (linux/amd64) ..." -> "kubectl").
+    None (no Update entry) when the server runs without managedFields; apply keeps its Apply entries."""
     manager = query.get("fieldManager")
     if manager or apply:
         return manager
+    if not config.managed_fields:
+        return None
     return header(scope, b"user-agent").split("/", 1)[0][:128]
 
 
