@@ -19,6 +19,7 @@ from .resources import ResourceType
 
 MODES = ("Ignore", "Warn", "Strict")
 OBJECT_META = "k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta"
+_SCALAR, _MESSAGE, _LIST, _MAP = range(4)
 _SCALARS = frozenset(("string", "bool", "int32", "int64", "uint32", "uint64", "float32", "float64", "bytes"))
 
 
@@ -27,9 +28,10 @@ class FieldChecker:
 
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
-        self._fields: dict[str, dict[str, str]] = {}
+        self._fields: dict[str, dict[str, tuple[int, Any]]] = {}
+        self._types: dict[str, tuple[int, Any]] = {}
 
-    def fields(self, message: str) -> dict[str, str]:
+    def fields(self, message: str) -> dict[str, tuple[int, Any]]:
         out = self._fields.get(message)
         if out is None:
             out = {}
@@ -38,9 +40,25 @@ class FieldChecker:
                 if "i" in (rest[0] if rest else ""):
                     out.update(self.fields(go_type.lstrip("*")))
                 else:
-                    out[name] = go_type
+                    out[name] = self._compile(go_type)
             self._fields[message] = out
         return out
+
+    def _compile(self, go_type: str) -> tuple[int, Any]:
+        """(what to walk, its argument), once per type expression: the walk then makes no string tests."""
+        compiled = self._types.get(go_type)
+        if compiled is None:
+            t = go_type.lstrip("*")
+            if t.startswith("[]") and t != "[]byte":
+                compiled = (_LIST, self._compile(t[2:]))
+            elif t.startswith("map["):
+                compiled = (_MAP, self._compile(t[t.index("]") + 1:]))
+            elif t in _SCALARS or t in SPECIAL_TYPES:
+                compiled = (_SCALAR, None)
+            else:
+                compiled = (_MESSAGE, t)
+            self._types[go_type] = compiled
+        return compiled
 
     def unknown(self, rtype: ResourceType, obj: dict[str, Any], *, patch: bool = False) -> list[str]:
         """Paths of the fields ``rtype`` does not have, removed from ``obj``; ``patch``: skip ``$`` directives."""
@@ -90,29 +108,30 @@ class FieldChecker:
               top: bool = False) -> None:
         fields = self.fields(message)
         for key in list(obj):
-            go_type = fields.get(key)
-            if go_type is None:
+            compiled = fields.get(key)
+            if compiled is None:
                 if (top and key in ("apiVersion", "kind")) or (patch and key.startswith("$")):
                     continue
                 out.append(path + key)
                 del obj[key]
-                continue
-            self._value(obj[key], go_type, path + key, out, patch)
+            elif compiled[0] != _SCALAR:
+                self._value(obj[key], compiled, path + key, out, patch)
 
-    def _value(self, value: Any, go_type: str, path: str, out: list[str], patch: bool) -> None:
-        go_type = go_type.lstrip("*")
-        if go_type.startswith("[]") and go_type != "[]byte":
+    def _value(self, value: Any, compiled: tuple[int, Any], path: str, out: list[str], patch: bool) -> None:
+        kind, arg = compiled
+        if kind == _MESSAGE:
+            if isinstance(value, dict):
+                self._walk(value, arg, path + ".", out, patch)
+        elif arg[0] == _SCALAR:
+            return
+        elif kind == _LIST:
             if isinstance(value, list):
                 for i, item in enumerate(value):
-                    self._value(item, go_type[2:], f"{path}[{i}]", out, patch)
-        elif go_type.startswith("map["):
-            if isinstance(value, dict):
-                item_type = go_type[go_type.index("]") + 1:]
-                for k, item in value.items():
-                    if not (patch and k.startswith("$")):
-                        self._value(item, item_type, f"{path}[{k}]", out, patch)
-        elif go_type not in _SCALARS and go_type not in SPECIAL_TYPES and isinstance(value, dict):
-            self._walk(value, go_type, path + ".", out, patch)
+                    self._value(item, arg, f"{path}[{i}]", out, patch)
+        elif isinstance(value, dict):
+            for k, item in value.items():
+                if not (patch and k.startswith("$")):
+                    self._value(item, arg, f"{path}[{k}]", out, patch)
 
 
 @functools.cache
