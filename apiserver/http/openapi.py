@@ -239,7 +239,8 @@ def _schemas_for(types: list[ResourceType]) -> dict[str, Any]:
     for r in types:
         name = schema_name(r.group, r.version, r.kind, r.custom)
         schemas[name] = _kind_schema(r.group, r.version, r.kind, f"{r.kind} ({r.api_version}). Fields are not "
-                                     "described here: any field is accepted and validated by the server.")
+                                     "described here; the server checks them as kube-apiserver does (unknown "
+                                     "fields are dropped, or refused with fieldValidation=Strict).")
         schemas[schema_name(r.group, r.version, r.list_kind, r.custom)] = _kind_schema(
             r.group, r.version, r.list_kind, f"{r.list_kind} is a list of {r.kind}.", list_of=name)
         if r.has_scale and _SCALE not in schemas:
