@@ -5,6 +5,8 @@ import json
 from typing import Any
 
 import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from test_kubectl import Kubectl, kubectl  # noqa: F401  (the fixture)
@@ -152,3 +154,31 @@ def test_a_crd_update_that_adds_a_version_is_served(kubectl: Kubectl) -> None:
     r = httpx.post(url, json={"apiVersion": "fv.example.com/v2", "kind": "Box", "metadata": {"name": "v2box"},
                               "spec": {"whatever": 1}})
     assert r.status_code == 201 and r.json()["spec"] == {"whatever": 1}
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                        st.sampled_from(["spec", "metadata", "containers", "ports", "labels", "template", "name",
+                                         "selector", "matchLabels", "$patch", "x", "status", "volumes", "emptyDir"]),
+                        inner, max_size=5), max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["spec", "metadata", "status", "data", "junk"]), JSON, max_size=4),
+       st.booleans())
+def test_the_field_check_never_fails_on_odd_json(obj: dict[str, Any], patch: bool) -> None:
+    """Any JSON (lists where objects belong, nulls, numbers) is walked without an exception: type errors
+    are for validation, not for this pass; what it reports is exactly what it removed."""
+    from apiserver.fieldvalidation import field_checker
+    from apiserver.resources import BUILTIN_BY_GVR, resource_types_from_crd
+
+    for rtype in (BUILTIN_BY_GVR[("", "v1", "pods")], BUILTIN_BY_GVR[("apps", "v1", "deployments")]):
+        before = json.dumps(obj, sort_keys=True)
+        copy = json.loads(before)
+        unknown = field_checker().unknown(rtype, copy, patch=patch)
+        assert len(unknown) == len(set(unknown)) and (unknown == []) == (json.dumps(copy, sort_keys=True) == before)
+    crd = {"spec": {"group": "g.io", "names": {"plural": "ws", "kind": "W"}, "scope": "Namespaced", "versions": [
+        {"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+            "type": "object", "properties": {"spec": {"type": "object", "properties": {"x": {"type": "string"}}}}}}}]}}
+    custom = resource_types_from_crd(crd)[0]
+    field_checker().unknown(custom, json.loads(json.dumps(obj)), patch=patch)
