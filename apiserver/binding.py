@@ -18,7 +18,8 @@ PODS = BUILTIN_BY_GVR[("", "v1", "pods")]
 def bind(cluster: ClusterStore, namespace: str, name: str, binding: dict[str, Any], *,
          dry_run: bool = False) -> dict[str, Any]:
     """Bind pod ``namespace/name``; returns the Status to answer (201)."""
-    target = binding.get("target") if isinstance(binding.get("target"), dict) else {}
+    raw_target = binding.get("target")
+    target: dict[str, Any] = raw_target if isinstance(raw_target, dict) else {}
     causes = []
     if target.get("kind") not in (None, "", "Node"):
         causes.append(errors.field_error("target.kind", "FieldValueNotSupported",

@@ -26,8 +26,9 @@ def review(cluster: ClusterStore, rtype: ResourceType, namespace: str | None, bo
     kind = rtype.kind
     if body.get("kind") not in (None, kind) or body.get("apiVersion") not in (None, rtype.api_version):
         raise errors.bad_request(f"the object provided is unrecognized (must be of type {kind})")
-    spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
-    meta = {"creationTimestamp": None}
+    raw_spec = body.get("spec")
+    spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+    meta: dict[str, Any] = {"creationTimestamp": None}
     if kind == "LocalSubjectAccessReview":
         meta["namespace"] = namespace
         attrs = spec.get("resourceAttributes") or {}

@@ -210,11 +210,11 @@ class KubeApp:
             if long_key is not None:
                 metrics.longrunning.dec(long_key)
         seconds = perf_counter() - start
-        key = (cname, verb, "dryRun" in query.values, info.group, info.version, info.resource, info.subresource,
-               scope_label, info.code)  # handlers record their success code: no wrapper around send
-        row = metrics.requests.get(key)
+        series = (cname, verb, "dryRun" in query.values, info.group, info.version, info.resource, info.subresource,
+                  scope_label, info.code)  # handlers record their success code: no wrapper around send
+        row = metrics.requests.get(series)
         if row is None:
-            row = metrics.new_request_row(key)
+            row = metrics.new_request_row(series)
         if seconds <= FIRST_BUCKET:
             row[0] += 1
         else:
