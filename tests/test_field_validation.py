@@ -182,3 +182,15 @@ def test_the_field_check_never_fails_on_odd_json(obj: dict[str, Any], patch: boo
             "type": "object", "properties": {"spec": {"type": "object", "properties": {"x": {"type": "string"}}}}}}}]}}
     custom = resource_types_from_crd(crd)[0]
     field_checker().unknown(custom, json.loads(json.dumps(obj)), patch=patch)
+
+
+def test_a_scale_put_is_not_checked_as_the_kind_itself(kubectl: Kubectl) -> None:
+    """PUT .../scale carries an autoscaling/v1 Scale (status.selector is a string there), as the HPA
+    controller sends it; it must not be checked against the Deployment's fields."""
+    kubectl.run("create", "deployment", "web", "--image=nginx")
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/apis/apps/v1/namespaces/default/deployments/web/scale"
+    scale = httpx.get(url).json()
+    scale["spec"]["replicas"] = 4
+    scale["status"]["selector"] = "app=web"
+    r = httpx.put(f"{url}?fieldValidation=Strict", json=scale)
+    assert r.status_code == 200 and r.json()["spec"]["replicas"] == 4 and "warning" not in r.headers

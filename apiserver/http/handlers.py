@@ -115,13 +115,13 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
                            protobuf=not rtype.custom)
         if not isinstance(body, dict):
             raise errors.bad_request("the body of the request must be a JSON object")
-        warnings = _unknown_fields(cluster, rtype, body, query)
-        if sub == "scale":
+        if sub == "scale":  # an autoscaling/v1 Scale, not the kind itself
             await send_json(send, 200, cluster.set_scale(rtype, ns, name, body))
-        else:
-            rec = cluster.update(rtype, ns, name, body, subresource=sub, dry_run=query.dry_run(),
-                                 field_manager=_manager(scope, query, config), copy=False)
-            await send_bytes(send, 200, as_version(rtype, rec.data), extra=warnings)
+            return info.verb
+        warnings = _unknown_fields(cluster, rtype, body, query)
+        rec = cluster.update(rtype, ns, name, body, subresource=sub, dry_run=query.dry_run(),
+                             field_manager=_manager(scope, query, config), copy=False)
+        await send_bytes(send, 200, as_version(rtype, rec.data), extra=warnings)
     elif method == "PATCH":
         info.verb = "patch"
         info.code = await _patch(cluster, rtype, ns, name, sub, scope, receive, send, query, config)
