@@ -365,6 +365,9 @@ class ClusterStore(Lifecycle):
                 result.pop("status", None)
             if "managedFields" in (new.get("metadata") or {}):
                 result["metadata"]["managedFields"] = new["metadata"]["managedFields"]
+        elif subresource == "finalize" and rtype.has_finalize:  # spec.finalizers, and nothing else
+            result = orjson.loads(prev.data)
+            result.setdefault("spec", {})["finalizers"] = list((new.get("spec") or {}).get("finalizers") or [])
         elif subresource:
             raise errors.path_not_found()
         else:
@@ -392,7 +395,7 @@ class ClusterStore(Lifecycle):
                     f"finalizers []string{{{', '.join(orjson.dumps(f).decode() for f in sorted(set(added)))}}}")])
         if not status_write:
             validate_metadata(rtype, result, prev.name)
-        if rtype is NAMESPACES and not status_write:
+        if rtype is NAMESPACES and not status_write and subresource != "finalize":
             result["spec"] = old.get("spec", result.get("spec"))  # spec.finalizers change only via /finalize
             meta["labels"] = {**(meta.get("labels") or {}), NAMESPACE_NAME_LABEL: prev.name}
         if rtype.tracks_generation and self._spec_changed(rtype, old, result):

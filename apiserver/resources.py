@@ -57,6 +57,8 @@ class ResourceType:
     create_subresources: tuple[tuple[str, str, str, str], ...] = ()
     # Subresources that write status the way /status does (certificatesigningrequests/approval).
     extra_status_subresources: tuple[str, ...] = ()
+    # namespaces/finalize: a PUT that changes spec.finalizers and nothing else.
+    has_finalize: bool = False
     # A custom resource version's openAPIV3Schema (read-only): what pruning keeps. Not part of identity.
     schema: Any = field(default=None, compare=False, hash=False, repr=False)
 
@@ -165,7 +167,7 @@ def _pod_fields() -> tuple[SelectableField, ...]:
 
 BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Namespace", "namespaces", "namespace", False, ("ns",),
-                 verbs=CLUSTER_VERBS_NO_COLLECTION_DELETE, has_status=True, own_field_labels=True,
+                 verbs=CLUSTER_VERBS_NO_COLLECTION_DELETE, has_status=True, own_field_labels=True, has_finalize=True,
                  selectable=(_sf("status.phase"),)),
     ResourceType("", "v1", "Pod", "pods", "pod", True, ("po",), ("all",), has_status=True,
                  tracks_generation=True, own_field_labels=True, selectable=_pod_fields(),

@@ -274,3 +274,23 @@ def test_kubectl_certificate_approve(kubectl: Kubectl) -> None:
     assert [(c["type"], c["status"]) for c in got["status"]["conditions"]] == [("Approved", "True")]
     assert got["spec"]["username"] == "system:node:n1"  # the approval writes status only
     assert kubectl.run("get", "csr").stdout.splitlines()[1].split()[-1] == "Approved"
+
+
+def test_namespace_finalize_is_how_a_stuck_namespace_is_released(kubectl: Kubectl) -> None:
+    kubectl.run("create", "namespace", "stuck")
+    ns = kubectl.json("get", "namespace", "stuck")
+    ns["spec"]["finalizers"] = ["kubernetes", "example.com/hold"]
+    ns["metadata"]["labels"]["ignored"] = "yes"  # /finalize changes spec.finalizers and nothing else
+    kubectl.run("replace", "--raw", "/api/v1/namespaces/stuck/finalize", "-f", "-", stdin=json.dumps(ns))
+    got = kubectl.json("get", "namespace", "stuck")
+    assert got["spec"]["finalizers"] == ["kubernetes", "example.com/hold"] and "ignored" not in got["metadata"]["labels"]
+    kubectl.run("delete", "namespace", "stuck", "--wait=false")
+    got = kubectl.json("get", "namespace", "stuck")  # the namespace controller's own finalizer is done; ours holds it
+    assert got["status"]["phase"] == "Terminating" and got["spec"]["finalizers"] == ["example.com/hold"]
+    got["spec"]["finalizers"] = []
+    kubectl.run("replace", "--raw", "/api/v1/namespaces/stuck/finalize", "-f", "-", stdin=json.dumps(got))
+    assert kubectl.get("", "v1", "namespaces", None, "stuck") is None
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1/namespaces/default/finalize"
+    assert httpx.post(url, json={}).status_code == 405
+    names = {r["name"] for r in httpx.get(f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1").json()["resources"]}
+    assert "namespaces/finalize" in names

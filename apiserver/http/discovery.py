@@ -181,6 +181,9 @@ def _api_resource_list(custom: tuple[ResourceType, ...], group: str, version: st
         for sub in r.extra_status_subresources:
             resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
                               "kind": r.kind, "verbs": list(_SUB_VERBS)})
+        if r.has_finalize:
+            resources.append({"name": f"{r.plural}/finalize", "singularName": "", "namespaced": r.namespaced,
+                              "kind": r.kind, "verbs": ["update"]})
         for sub, sub_group, sub_version, sub_kind in r.create_subresources:
             resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
                               "group": sub_group, "version": sub_version, "kind": sub_kind, "verbs": ["create"]})
@@ -254,6 +257,8 @@ def _aggregated_resource(r: ResourceType) -> dict[str, Any]:
         subs.append({"subresource": "status", "responseKind": dict(kind), "verbs": list(_SUB_VERBS)})
     for sub in r.extra_status_subresources:
         subs.append({"subresource": sub, "responseKind": dict(kind), "verbs": list(_SUB_VERBS)})
+    if r.has_finalize:
+        subs.append({"subresource": "finalize", "responseKind": dict(kind), "verbs": ["update"]})
     for sub, sub_group, sub_version, sub_kind in r.create_subresources:
         subs.append({"subresource": sub, "responseKind": {"group": sub_group, "version": sub_version, "kind": sub_kind},
                      "verbs": ["create"]})
