@@ -365,6 +365,13 @@ class ClusterStore(Lifecycle):
                 result.pop("status", None)
             if "managedFields" in (new.get("metadata") or {}):
                 result["metadata"]["managedFields"] = new["metadata"]["managedFields"]
+            if rtype.kind == "Pod" and not rtype.custom:  # podStatusStrategy: metadata too, but not ownerReferences
+                new_meta = new.get("metadata") or {}
+                for f in ("labels", "annotations", "finalizers"):
+                    if f in new_meta:
+                        result["metadata"][f] = new_meta[f]
+                    else:
+                        result["metadata"].pop(f, None)
         elif subresource == "finalize" and rtype.has_finalize:  # spec.finalizers, and nothing else
             result = orjson.loads(prev.data)
             result.setdefault("spec", {})["finalizers"] = list((new.get("spec") or {}).get("finalizers") or [])

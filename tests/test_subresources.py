@@ -294,3 +294,19 @@ def test_namespace_finalize_is_how_a_stuck_namespace_is_released(kubectl: Kubect
     assert httpx.post(url, json={}).status_code == 405
     names = {r["name"] for r in httpx.get(f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1").json()["resources"]}
     assert "namespaces/finalize" in names
+
+
+def test_pod_status_writes_may_change_labels_but_not_owners_or_spec(kubectl: Kubectl) -> None:
+    """podStatusStrategy: /status keeps the old spec and ownerReferences, takes the new status and metadata
+    (a custom resource's /status takes nothing but status)."""
+    running(kubectl, "p", app="web")
+    url = f"{kubectl.handle.url}/clusters/{kubectl.cluster}/api/v1/namespaces/default/pods/p/status"
+    patch = {"metadata": {"labels": {"ready": "yes"}, "annotations": {"a": "b"},
+                          "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "n", "uid": "u"}]},
+             "spec": {"nodeName": "elsewhere"}, "status": {"phase": "Succeeded"}}
+    r = httpx.patch(url, json=patch, headers={"Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 200
+    p = pod_state(kubectl, "p")
+    assert p["metadata"]["labels"] == {"app": "web", "ready": "yes"} and p["metadata"]["annotations"] == {"a": "b"}
+    assert "ownerReferences" not in p["metadata"] and p["spec"]["nodeName"] == "n1"
+    assert p["status"]["phase"] == "Succeeded"
