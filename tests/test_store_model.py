@@ -580,20 +580,27 @@ class StoreMachine(RuleBasedStateMachine):
         self._end(before, ci, probe)
 
     @rule(ci=clusters, pick=picks, phase=st.sampled_from(PHASES + ("Failed",)), via=st.sampled_from(("patch", "put")),
-          probe=probes())
-    def write_pod_status(self, ci, pick, phase, via, probe):
+          relabel=st.sampled_from((None, "a", "b")), probe=probes())
+    def write_pod_status(self, ci, pick, phase, via, relabel, probe):
         before = self._begin()
         c = self.clusters[ci]
         o = self._target(ci, pick, lambda o: o.res == "pods")
         if o is not None:
             if via == "patch":
-                c.patch(POD, o.ns, o.name, MERGE_PATCH, {"status": {"phase": phase}}, subresource="status")
+                patch: dict[str, Any] = {"status": {"phase": phase}}
+                if relabel:  # pods/status may change labels too (podStatusStrategy)
+                    patch["metadata"] = {"labels": {"app": relabel}}
+                c.patch(POD, o.ns, o.name, MERGE_PATCH, patch, subresource="status")
             else:
                 body = c.get_object(POD, o.ns, o.name)
                 body["status"]["phase"] = phase
                 body["spec"]["nodeName"] = "ignored"  # /status never changes the spec
+                if relabel:
+                    body["metadata"]["labels"] = {**(body["metadata"].get("labels") or {}), "app": relabel}
                 c.update(POD, o.ns, o.name, body, subresource="status")
             o.phase = phase
+            if relabel:
+                o.labels["app"] = relabel
         self._end(before, ci, probe)
 
     @rule(ci=clusters, pick=picks, policy=st.sampled_from((None, "Background", "Foreground", "Orphan")),
