@@ -55,7 +55,7 @@ def bind(cluster: ClusterStore, namespace: str, name: str, binding: dict[str, An
     status["conditions"] = conditions
     if not dry_run:
         cluster.guaranteed_update(PODS, prev, pod)
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+    return errors.success()
 
 
 def _conflict(name: str, why: str) -> errors.StatusError:

@@ -13,10 +13,12 @@ from typing import Any
 import orjson
 
 from . import errors
+from .apply import apply as server_side_apply, record_update
 from .clock import Clock, RealClock, TimestampFormatter
 from .defaults import NAMESPACE_NAME_LABEL, apply_create_defaults
 from .lifecycle import Lifecycle
 from .objects import StoredObject, object_key
+from .patch import json_patch, merge_patch, merge_schema_for, strategic_merge_patch
 from .resources import CRDS, NAMESPACES, Registry, ResourceType
 from .selectors import FieldSelector, LabelSelector
 from .storage import ListResult, Storage, StoreConfig
@@ -296,9 +298,6 @@ class ClusterStore(Lifecycle):
               subresource: str | None = None, dry_run: bool = False, field_manager: str | None = None,
               force: bool = False) -> StoredObject:
         """PATCH with any of the four content types (strategic merge only for built-in kinds)."""
-        from .apply import apply as server_side_apply
-        from .patch import json_patch, merge_patch, merge_schema_for, strategic_merge_patch
-
         self.reap_due()
         if patch_type not in PATCH_TYPES or (rtype.custom and patch_type == STRATEGIC_MERGE_PATCH):
             raise errors.unsupported_media_type(patch_type, list(CR_PATCH_TYPES if rtype.custom else PATCH_TYPES))
@@ -356,7 +355,8 @@ class ClusterStore(Lifecycle):
                      field_manager: str | None = None) -> StoredObject:
         """The shared tail of update and patch: isolation, immutables, generation, no-op, finalizers;
         with a ``field_manager`` (every HTTP write names one), its managedFields ``Update`` entry."""
-        status_write = subresource == "status" or subresource in rtype.extra_status_subresources
+        role = rtype.subresource(subresource) if subresource else None
+        status_write = role == "status"
         if status_write:
             result = orjson.loads(prev.data)
             if "status" in new:
@@ -372,7 +372,7 @@ class ClusterStore(Lifecycle):
                         result["metadata"][f] = new_meta[f]
                     else:
                         result["metadata"].pop(f, None)
-        elif subresource == "finalize" and rtype.has_finalize:  # spec.finalizers, and nothing else
+        elif role == "finalize":  # spec.finalizers, and nothing else
             result = orjson.loads(prev.data)
             result.setdefault("spec", {})["finalizers"] = list((new.get("spec") or {}).get("finalizers") or [])
         elif subresource:
@@ -402,7 +402,7 @@ class ClusterStore(Lifecycle):
                     f"finalizers []string{{{', '.join(orjson.dumps(f).decode() for f in sorted(set(added)))}}}")])
         if not status_write:
             validate_metadata(rtype, result, prev.name)
-        if rtype is NAMESPACES and not status_write and subresource != "finalize":
+        if rtype is NAMESPACES and not role:
             result["spec"] = old.get("spec", result.get("spec"))  # spec.finalizers change only via /finalize
             meta["labels"] = {**(meta.get("labels") or {}), NAMESPACE_NAME_LABEL: prev.name}
         if rtype.tracks_generation and self._spec_changed(rtype, old, result):
@@ -429,9 +429,6 @@ class ClusterStore(Lifecycle):
 
         A main-resource write never owns status (the strategy resets it), so status is left out of the diff;
         a create owns the defaulted fields too, as upstream's (defaults are applied at decoding)."""
-        from .apply import record_update
-        from .patch import merge_schema_for
-
         def probe(o: dict[str, Any]) -> dict[str, Any]:
             return {k: v for k, v in o.items() if k != "status"} if rtype.has_status and not subresource else o
 

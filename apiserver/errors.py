@@ -177,3 +177,8 @@ def service_unavailable(message: str) -> StatusError:
 
 def timeout(message: str, retry_after: int = 1) -> StatusError:
     return StatusError(504, "Timeout", f"Timeout: {message}", {"retryAfterSeconds": retry_after})
+
+
+def success(code: int = 201) -> dict[str, Any]:
+    """A Status reporting success, what pods/binding and pods/eviction answer instead of an object."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}

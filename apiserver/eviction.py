@@ -30,12 +30,12 @@ def evict(cluster: ClusterStore, namespace: str, name: str, eviction: dict[str, 
         raise errors.bad_request("name in URL does not match name in Eviction object")
     pod = cluster.get(PODS, namespace, name).decode()
     opts = dict(delete_options)
+    caller_pinned = bool((delete_options.get("preconditions") or {}).get("resourceVersion"))
     if _can_ignore_budget(pod):
-        if _enforce_resource_version(pod) and not (opts.get("preconditions") or {}).get("resourceVersion"):
-            opts["preconditions"] = {**(opts.get("preconditions") or {}),
-                                     "resourceVersion": pod["metadata"]["resourceVersion"]}
+        if _enforce_resource_version(pod) and not caller_pinned:
+            _pin_resource_version(opts, pod)
         cluster.delete(PODS, namespace, name, **opts)
-        return _success()
+        return errors.success()
     budgets = _budgets_for(cluster, pod)
     if len(budgets) > 1:
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
@@ -51,21 +51,20 @@ def evict(cluster: ClusterStore, namespace: str, name: str, eviction: dict[str, 
             unready_and_enough = True  # an unready pod is not counted healthy: evicting it costs the budget nothing
         else:
             _check_and_decrement(cluster, pdb, name, bool(opts.get("dry_run")))
-    if unready_and_enough and not (opts.get("preconditions") or {}).get("resourceVersion"):
-        opts["preconditions"] = {**(opts.get("preconditions") or {}),
-                                 "resourceVersion": pod["metadata"]["resourceVersion"]}
+    if unready_and_enough and not caller_pinned:
+        _pin_resource_version(opts, pod)
     try:
         cluster.delete(PODS, namespace, name, **opts)
     except errors.StatusError as e:
-        if e.code == 409 and unready_and_enough and not (delete_options.get("preconditions") or {}).get(
-                "resourceVersion"):
+        if e.code == 409 and unready_and_enough and not caller_pinned:
             raise _still_processing(budgets[0]["metadata"]["name"]) from None
         raise
-    return _success()
+    return errors.success()
 
 
-def _success() -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+def _pin_resource_version(opts: dict[str, Any], pod: dict[str, Any]) -> None:
+    """Delete only the pod as read: nothing may have made it ready (and counted) in between."""
+    opts["preconditions"] = {**(opts.get("preconditions") or {}), "resourceVersion": pod["metadata"]["resourceVersion"]}
 
 
 def _can_ignore_budget(pod: dict[str, Any]) -> bool:

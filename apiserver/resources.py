@@ -7,7 +7,7 @@ kube-apiserver's per-kind conversion functions (``pkg/apis/*/v1/conversion.go``)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from . import errors
 
@@ -61,6 +61,33 @@ class ResourceType:
     has_finalize: bool = False
     # A custom resource version's openAPIV3Schema (read-only): what pruning keeps. Not part of identity.
     schema: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    def subresource(self, name: str) -> str | None:
+        """How subresource ``name`` is served: "status" (writes status only: /status, CSR /approval),
+        "scale", "finalize" (writes spec.finalizers only), "create" (a POST of another kind), or None."""
+        if (name == "status" and self.has_status) or name in self.extra_status_subresources:
+            return "status"
+        if name == "scale" and self.has_scale:
+            return "scale"
+        if name == "finalize" and self.has_finalize:
+            return "finalize"
+        if any(name == s[0] for s in self.create_subresources):
+            return "create"
+        return None
+
+    def subresources(self) -> Iterator[tuple[str, tuple[str, str, str], tuple[str, ...]]]:
+        """(name, (group, version, kind) it answers with, verbs) of every subresource, for discovery."""
+        own = (self.group, self.version, self.kind)
+        if self.has_scale:
+            yield "scale", ("autoscaling", "v1", "Scale"), ("get", "patch", "update")
+        if self.has_status:
+            yield "status", own, ("get", "patch", "update")
+        for name in self.extra_status_subresources:
+            yield name, own, ("get", "patch", "update")
+        if self.has_finalize:
+            yield "finalize", own, ("update",)
+        for name, group, version, kind in self.create_subresources:
+            yield name, (group, version, kind), ("create",)
 
     @property
     def api_version(self) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import shutil
 import socket
 import threading
 from typing import Any, Callable, TypeVar
@@ -114,8 +116,10 @@ class Server:
         self.port = self.sock.getsockname()[1]
         self.certificate = ServingCertificate.generate((host,)) if tls else None
         ssl: dict[str, Any] = {}
+        self._tls_tmp: str | None = None
         if self.certificate is not None:
             certfile, keyfile, self.ca_file = self.certificate.write(tls_dir)
+            self._tls_tmp = None if tls_dir else os.path.dirname(certfile)  # ours to remove at stop()
             ssl = {"ssl_certfile": certfile, "ssl_keyfile": keyfile}
             self.app.ca_pem = self.certificate.ca_pem  # for the kubeconfigs the admin API hands out
         # proxy_headers off: no X-Forwarded-* rewriting middleware around every request (~5% of a tiny GET's
@@ -182,3 +186,5 @@ class Server:
             self.sock.close()
         except OSError:
             pass
+        if self._tls_tmp:
+            shutil.rmtree(self._tls_tmp, ignore_errors=True)

@@ -25,7 +25,6 @@ from .request import media_ranges
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 # Subresource verbs as kube-apiserver lists them.
-_SUB_VERBS = ["get", "patch", "update"]
 
 # kube-aggregator's group priorities (higher first); CRD groups get 1000 and sort by name.
 _GROUP_PRIORITY = {
@@ -172,21 +171,11 @@ def _api_resource_list(custom: tuple[ResourceType, ...], group: str, version: st
         entry = r.discovery_entry()
         entry["storageVersionHash"] = storage_version_hash(r.group, _storage_version(r), r.kind)
         resources.append(entry)
-        if r.has_scale:
-            resources.append({"name": f"{r.plural}/scale", "singularName": "", "namespaced": r.namespaced,
-                              "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": list(_SUB_VERBS)})
-        if r.has_status:
-            resources.append({"name": f"{r.plural}/status", "singularName": "", "namespaced": r.namespaced,
-                              "kind": r.kind, "verbs": list(_SUB_VERBS)})
-        for sub in r.extra_status_subresources:
-            resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                              "kind": r.kind, "verbs": list(_SUB_VERBS)})
-        if r.has_finalize:
-            resources.append({"name": f"{r.plural}/finalize", "singularName": "", "namespaced": r.namespaced,
-                              "kind": r.kind, "verbs": ["update"]})
-        for sub, sub_group, sub_version, sub_kind in r.create_subresources:
-            resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                              "group": sub_group, "version": sub_version, "kind": sub_kind, "verbs": ["create"]})
+        for sub, (sub_group, sub_version, sub_kind), verbs in r.subresources():
+            sub_entry: dict[str, Any] = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced}
+            if (sub_group, sub_version) != (r.group, r.version):  # upstream names another kind's group version
+                sub_entry.update(group=sub_group, version=sub_version)
+            resources.append({**sub_entry, "kind": sub_kind, "verbs": list(verbs)})
     resources.sort(key=lambda e: e["name"])  # upstream's order: pods, pods/eviction, pods/status, podtemplates
     return orjson.dumps({"kind": "APIResourceList", "apiVersion": "v1",
                          "groupVersion": f"{group}/{version}" if group else version, "resources": resources})
@@ -249,19 +238,8 @@ def _aggregated_resource(r: ResourceType) -> dict[str, Any]:
         out["shortNames"] = list(r.short_names)
     if r.categories:
         out["categories"] = list(r.categories)
-    subs = []
-    if r.has_scale:
-        subs.append({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
-                     "verbs": list(_SUB_VERBS)})
-    if r.has_status:
-        subs.append({"subresource": "status", "responseKind": dict(kind), "verbs": list(_SUB_VERBS)})
-    for sub in r.extra_status_subresources:
-        subs.append({"subresource": sub, "responseKind": dict(kind), "verbs": list(_SUB_VERBS)})
-    if r.has_finalize:
-        subs.append({"subresource": "finalize", "responseKind": dict(kind), "verbs": ["update"]})
-    for sub, sub_group, sub_version, sub_kind in r.create_subresources:
-        subs.append({"subresource": sub, "responseKind": {"group": sub_group, "version": sub_version, "kind": sub_kind},
-                     "verbs": ["create"]})
+    subs = [{"subresource": sub, "responseKind": {"group": g, "version": v, "kind": k}, "verbs": list(verbs)}
+            for sub, (g, v, k), verbs in r.subresources()]
     if subs:
         out["subresources"] = subs
     return out

@@ -94,14 +94,12 @@ async def handle_resource(cluster: ClusterStore, info: RequestInfo, scope: dict[
         return info.verb
     sub = info.subresource
     name = info.name
-    if sub == "finalize" and rtype.has_finalize and method != "PUT":
+    role = rtype.subresource(sub) if sub is not None else None
+    if sub is not None and role is None:
+        raise errors.path_not_found()
+    if (role == "finalize" and method != "PUT") or (role == "create" and method != "POST"):
         raise errors.method_not_allowed(method, f"{rtype.plural}/{sub}")
-    if sub is not None and not ((sub == "status" and rtype.has_status) or (sub == "scale" and rtype.has_scale)
-                                or sub in rtype.extra_status_subresources or (sub == "finalize" and rtype.has_finalize)):
-        if not any(sub == s[0] for s in rtype.create_subresources):
-            raise errors.path_not_found()
-        if method != "POST":
-            raise errors.method_not_allowed(method, f"{rtype.plural}/{sub}")
+    if role == "create":
         info.verb = "create"
         info.code = await _create_subresource(cluster, rtype, ns, name, sub, scope, receive, send, query)
         return info.verb
